@@ -1,0 +1,90 @@
+import type { GraniteEmitter } from './environment'
+import { IapError, toIapError } from './errors'
+
+type Off = () => void
+
+export interface ListenerCapture {
+  /** Stops recording new registrations; the ones recorded stay removable. */
+  stop(): void
+  /** Stops recording and removes every listener recorded, whether or not the SDK already did. */
+  release(): void
+}
+
+interface Tap {
+  original: GraniteEmitter['on']
+  sinks: Set<(event: string, off: Off) => void>
+}
+const taps = new WeakMap<GraniteEmitter, Tap>()
+
+/**
+ * Records the bridge listeners the SDK registers on `window.__GRANITE_NATIVE_EMITTER` while the
+ * capture is on, so that they can be removed when a host never answers: the SDK's own async calls
+ * keep their listeners until the host replies. Captures may overlap; the emitter's `on` is put back
+ * when the last one stops.
+ */
+export function captureListeners(match: (event: string) => boolean = () => true): ListenerCapture {
+  const offs: Off[] = []
+  const emitter = typeof window === 'undefined' ? undefined : window.__GRANITE_NATIVE_EMITTER
+  if (!emitter || typeof emitter.on !== 'function') return { stop() {}, release() {} }
+  let tap = taps.get(emitter)
+  if (!tap) {
+    const created: Tap = { original: emitter.on, sinks: new Set() }
+    emitter.on = function (this: unknown, event, callback) {
+      const off = created.original.call(this, event, callback)
+      for (const sink of created.sinks) sink(event, off)
+      return off
+    }
+    taps.set(emitter, created)
+    tap = created
+  }
+  const active = tap
+  const sink = (event: string, off: Off) => {
+    if (match(event)) offs.push(off)
+  }
+  active.sinks.add(sink)
+  const stop = () => {
+    if (!active.sinks.delete(sink) || active.sinks.size > 0) return
+    emitter.on = active.original
+    taps.delete(emitter)
+  }
+  return {
+    stop,
+    release() {
+      stop()
+      for (const off of offs.splice(0)) off()
+    },
+  }
+}
+
+/**
+ * Calls one async SDK bridge function with a timeout. When the host never answers, the promise
+ * rejects with `TIMEOUT` and the listeners the SDK left waiting are removed.
+ */
+export function callWithTimeout<T>(name: string, call: () => Promise<T>, timeout: number): Promise<T> {
+  const capture = captureListeners()
+  let pending: Promise<T>
+  try {
+    pending = call()
+  } catch (error) {
+    return Promise.reject(toIapError(error, { during: name }))
+  } finally {
+    capture.stop()
+  }
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      capture.release()
+      reject(new IapError('TIMEOUT', `${name} got no answer from Toss within ${timeout} ms`))
+    }, timeout)
+    pending.then(
+      (value) => {
+        clearTimeout(timer)
+        resolve(value)
+      },
+      (error: unknown) => {
+        clearTimeout(timer)
+        reject(toIapError(error, { during: name }))
+      },
+    )
+  })
+}
+

@@ -1,0 +1,97 @@
+import { IAP } from '@apps-in-toss/web-framework'
+import { callWithTimeout } from './bridge'
+import { assertCapability, detectCapabilities, detectEnvironment, type IapCapabilities, type IapEnvironment } from './environment'
+import { IapError } from './errors'
+import { createGrantRegistry, type GrantOutcome, type GrantRegistry } from './grants'
+import { normalizeHistory, normalizePendingOrders, normalizeProducts, normalizeSubscription } from './normalize'
+import { runPurchase, type PurchaseRequest, type PurchaseResult } from './purchase'
+import type { GrantFn, GrantOrder, IapProduct, OrderHistoryPage, PendingOrder, SubscriptionInfo } from './types'
+
+export interface IapTimeouts {
+  /** Every bridge call (products, pending orders, complete, history, subscription info). Default 15 s. */
+  call: number
+  /** The app's `grant`; past it Toss is told `false` and the order waits for recovery. Default 25 s, under Toss's 30 s. */
+  grant: number
+  /** How long the Toss payment sheet may stay up without an answer. Default 5 min. */
+  purchase: number
+}
+
+export const DEFAULT_TIMEOUTS: IapTimeouts = { call: 15_000, grant: 25_000, purchase: 300_000 }
+
+export interface IapClientOptions {
+  /** The app's server fulfilment. */
+  grant: GrantFn
+  timeouts?: Partial<IapTimeouts>
+  /** Sees every grant's own result when it settles, including one that came after its time budget. */
+  onGrantSettled?: (order: GrantOrder, outcome: GrantOutcome) => void
+}
+
+/**
+ * The framework-free adapter over `IAP` from `@apps-in-toss/web-framework`: every call checks the
+ * environment and app version first, has a timeout, and answers normalised data or an `IapError`.
+ */
+export interface IapClient {
+  readonly timeouts: Readonly<IapTimeouts>
+  readonly grants: GrantRegistry
+  environment(): IapEnvironment
+  capabilities(): IapCapabilities
+  getProducts(): Promise<IapProduct[]>
+  getPendingOrders(): Promise<PendingOrder[]>
+  /** `true` only when Toss confirmed; `false` for `false`, `undefined` or anything else. */
+  completeProductGrant(orderId: string): Promise<boolean>
+  getOrderHistory(options?: { key?: string | null }): Promise<OrderHistoryPage>
+  /** `null` when the host does not know the subscription (it answered `{}`). */
+  getSubscriptionInfo(orderId: string): Promise<SubscriptionInfo | null>
+  /** Runs one purchase; never rejects. */
+  purchase(request: PurchaseRequest): Promise<PurchaseResult>
+  /** Grants one order through the registry: at most once at a time, never again after `true`. */
+  grant(order: GrantOrder): Promise<GrantOutcome>
+}
+
+function requireId(name: string, value: unknown): string {
+  if (typeof value !== 'string' || value.trim() === '') {
+    throw new IapError('INVALID_ARGUMENT', `${name} must be a non-empty string, got ${JSON.stringify(value) ?? String(value)}`)
+  }
+  return value
+}
+
+export function createIapClient(options: IapClientOptions): IapClient {
+  if (typeof options?.grant !== 'function') {
+    throw new IapError('INVALID_ARGUMENT', 'createIapClient needs a grant function: (order) => boolean | Promise<boolean>')
+  }
+  const timeouts: IapTimeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts }
+  for (const [name, ms] of Object.entries(timeouts)) {
+    if (typeof ms !== 'number' || !(ms > 0)) throw new IapError('INVALID_ARGUMENT', `timeouts.${name} must be a positive number of ms`)
+  }
+  const grants = createGrantRegistry(options.grant, options.onGrantSettled)
+
+  async function call<T>(capability: Parameters<typeof assertCapability>[0], name: string, run: () => Promise<unknown>, read: (v: unknown) => T) {
+    assertCapability(capability)
+    return read(await callWithTimeout(name, run, timeouts.call))
+  }
+
+  return {
+    timeouts,
+    grants,
+    environment: detectEnvironment,
+    capabilities: () => detectCapabilities(),
+    getProducts: () => call('products', 'getProductItemList', () => IAP.getProductItemList(), normalizeProducts),
+    getPendingOrders: () => call('pendingOrders', 'getPendingOrders', () => IAP.getPendingOrders(), normalizePendingOrders),
+    async completeProductGrant(orderId) {
+      const id = requireId('orderId', orderId)
+      return call('completeProductGrant', 'completeProductGrant', () => IAP.completeProductGrant({ params: { orderId: id } }), (v) => v === true)
+    },
+    getOrderHistory(opts = {}) {
+      const key = opts.key ?? null
+      // The 2.10.8 types declare no argument, but hosts page with `{ key }` (the official sample does).
+      const fetchPage = IAP.getCompletedOrRefundedOrders as (args?: { key: string }) => Promise<unknown>
+      return call('orderHistory', 'getCompletedOrRefundedOrders', () => (key ? fetchPage({ key }) : fetchPage()), normalizeHistory)
+    },
+    async getSubscriptionInfo(orderId) {
+      const id = requireId('orderId', orderId)
+      return call('subscriptions', 'getSubscriptionInfo', () => IAP.getSubscriptionInfo({ params: { orderId: id } }), normalizeSubscription)
+    },
+    purchase: (request) => runPurchase(request, { grants, timeouts }),
+    grant: (order) => grants.run(order, timeouts.grant),
+  }
+}

@@ -1,0 +1,103 @@
+/** Codes Toss itself sends when a purchase or a bridge call fails. */
+export const TOSS_ERROR_CODES = [
+  'INVALID_PRODUCT_ID',
+  'PAYMENT_PENDING',
+  'NETWORK_ERROR',
+  'INVALID_USER_ENVIRONMENT',
+  'ITEM_ALREADY_OWNED',
+  'APP_MARKET_VERIFICATION_FAILED',
+  'TOSS_SERVER_VERIFICATION_FAILED',
+  'INTERNAL_ERROR',
+  'KOREAN_ACCOUNT_ONLY',
+  'USER_CANCELED',
+  'PRODUCT_NOT_GRANTED_BY_PARTNER',
+  'APP_BRIDGE_THROTTLED',
+] as const
+
+/** Codes this package adds on top of Toss's own. */
+export const PACKAGE_ERROR_CODES = [
+  'UNSUPPORTED_ENVIRONMENT',
+  'UNSUPPORTED_APP_VERSION',
+  'TIMEOUT',
+  'GRANT_FAILED',
+  'PURCHASE_IN_PROGRESS',
+  'ABORTED',
+  'INVALID_RESPONSE',
+  'INVALID_ARGUMENT',
+  'NOT_INSTALLED',
+  'UNKNOWN',
+] as const
+
+export type TossErrorCode = (typeof TOSS_ERROR_CODES)[number]
+export type IapErrorCode = TossErrorCode | (typeof PACKAGE_ERROR_CODES)[number]
+
+const ALL_CODES: ReadonlySet<string> = new Set<string>([...TOSS_ERROR_CODES, ...PACKAGE_ERROR_CODES])
+
+export interface IapErrorOptions {
+  cause?: unknown
+  orderId?: string
+  sku?: string
+}
+
+/**
+ * The one error type of `vue-toss-iap`. `code` tells what happened; `cause` keeps whatever the SDK
+ * or the host threw.
+ */
+export class IapError extends Error {
+  override readonly name = 'IapError'
+  readonly code: IapErrorCode
+  readonly orderId?: string
+  readonly sku?: string
+
+  constructor(code: IapErrorCode, message: string, options: IapErrorOptions = {}) {
+    super(`[vue-toss-iap] ${message}`, { cause: options.cause })
+    this.code = code
+    if (options.orderId !== undefined) this.orderId = options.orderId
+    if (options.sku !== undefined) this.sku = options.sku
+  }
+}
+
+export function isIapError(value: unknown, code?: IapErrorCode): value is IapError {
+  return value instanceof IapError && (code === undefined || value.code === code)
+}
+
+export function isIapErrorCode(value: unknown): value is IapErrorCode {
+  return typeof value === 'string' && ALL_CODES.has(value)
+}
+
+/** True for the outcomes a user chose (cancel, abort), which are not failures. */
+export function isCancellation(error: unknown): boolean {
+  return isIapError(error) && (error.code === 'USER_CANCELED' || error.code === 'ABORTED')
+}
+
+const BROWSER_PATTERNS = [/not available in browser environment/i, /is not a constant handler/i, /__GRANITE_NATIVE_EMITTER is not available/i]
+
+function findCode(text: string): IapErrorCode | undefined {
+  if (isIapErrorCode(text)) return text
+  for (const code of TOSS_ERROR_CODES) if (new RegExp(`\\b${code}\\b`).test(text)) return code
+  if (BROWSER_PATTERNS.some((p) => p.test(text))) return 'UNSUPPORTED_ENVIRONMENT'
+  return undefined
+}
+
+/**
+ * Reads anything the SDK or a host may reject with (a 2.x `Error` with `code`, a bare `Error`, a
+ * plain object, a string) into an `IapError`. Unknown shapes become `UNKNOWN`, never a crash.
+ */
+export function toIapError(error: unknown, context: IapErrorOptions & { during?: string } = {}): IapError {
+  if (error instanceof IapError) return error
+  const options: IapErrorOptions = { cause: error, orderId: context.orderId, sku: context.sku }
+  const during = context.during ? ` during ${context.during}` : ''
+  let rawCode: unknown
+  let message = ''
+  if (typeof error === 'string') {
+    message = error
+  } else if (error !== null && typeof error === 'object') {
+    rawCode = (error as { code?: unknown }).code
+    const m = (error as { message?: unknown }).message
+    message = typeof m === 'string' ? m : ''
+  }
+  const code =
+    (typeof rawCode === 'string' ? findCode(rawCode) : undefined) ?? (message ? findCode(message) : undefined) ?? 'UNKNOWN'
+  const detail = message || (typeof rawCode === 'string' ? rawCode : '') || 'no details'
+  return new IapError(code, `Toss answered ${code}${during}: ${detail}`, options)
+}

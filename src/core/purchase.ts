@@ -1,0 +1,169 @@
+import { IAP } from '@apps-in-toss/web-framework'
+import { captureListeners } from './bridge'
+import { assertCapability } from './environment'
+import { IapError, toIapError } from './errors'
+import type { GrantOutcome, GrantRegistry } from './grants'
+import { normalizeReceipt } from './normalize'
+import type { IapTimeouts } from './client'
+import type { OrderKind, PurchaseReceipt } from './types'
+
+export interface PurchaseRequest {
+  sku: string
+  kind?: OrderKind
+  /** Subscriptions only. */
+  offerId?: string | null
+  /** Aborting closes the flow and removes its listeners; a payment already taken waits for recovery. */
+  signal?: AbortSignal
+  /** Toss took payment and created this order; the grant starts now. */
+  onPurchased?: (order: { orderId: string; subscriptionId?: string }) => void
+  /** What this purchase told Toss about the grant (within the grant's time budget). */
+  onGrantAnswer?: (orderId: string, outcome: GrantOutcome) => void
+}
+
+/**
+ * How one purchase ended.
+ * - `success`: the app granted the order and Toss confirmed the payment; it still needs `completeProductGrant`.
+ * - `canceled`: the user backed out (`USER_CANCELED`) or the app aborted before payment (`ABORTED`).
+ * - `failed`: Toss refused or could not start the purchase; no order was created.
+ * - `unfinished`: Toss took payment (`orderId`) but the flow did not end in success; `granted` says
+ *   whether the app's grant answered `true`, `false`, or has not answered (`null`). Recovery finishes it.
+ */
+export type PurchaseResult =
+  | { status: 'success'; orderId: string; receipt: PurchaseReceipt }
+  | { status: 'canceled'; error: IapError }
+  | { status: 'failed'; error: IapError }
+  | { status: 'unfinished'; orderId: string; granted: boolean | null; error: IapError }
+
+interface PurchaseContext {
+  grants: GrantRegistry
+  timeouts: IapTimeouts
+}
+
+const isGrantAnswer = (event: string) => event.startsWith('processProductGrant/')
+
+export function runPurchase(request: PurchaseRequest, { grants, timeouts }: PurchaseContext): Promise<PurchaseResult> {
+  const { sku, signal, offerId } = request
+  const kind: OrderKind = request.kind ?? 'one-time'
+  if (typeof sku !== 'string' || sku.trim() === '') {
+    const error = new IapError('INVALID_ARGUMENT', `purchase needs a sku (a non-empty string), got ${JSON.stringify(sku) ?? String(sku)}`)
+    return Promise.resolve({ status: 'failed', error })
+  }
+  try {
+    assertCapability(kind === 'subscription' ? 'subscriptions' : 'purchase')
+  } catch (error) {
+    return Promise.resolve({ status: 'failed', error: toIapError(error, { sku }) })
+  }
+  if (signal?.aborted) {
+    return Promise.resolve({ status: 'canceled', error: new IapError('ABORTED', `the purchase of ${sku} was aborted before it started`, { sku }) })
+  }
+
+  return new Promise<PurchaseResult>((resolve) => {
+    let settled = false
+    let cleanup: (() => void) | undefined
+    let timer: ReturnType<typeof setTimeout> | undefined
+    let firstOrderId: string | undefined
+    let running = 0
+    const answers = new Map<string, boolean | null>()
+    // The SDK answers Toss's grant question with a bridge call of its own, whose listeners stay
+    // until the host replies; record them so a host that never replies leaves nothing behind.
+    const grantAnswerListeners = captureListeners(isGrantAnswer)
+
+    const unfinished = (error: IapError): PurchaseResult => {
+      const orderId = firstOrderId as string
+      return { status: 'unfinished', orderId, granted: answers.get(orderId) ?? null, error }
+    }
+    const arm = (ms: number, what: string) => {
+      clearTimeout(timer)
+      timer = setTimeout(() => {
+        const error = new IapError('TIMEOUT', `${what} got no answer from Toss within ${ms} ms`, { sku, orderId: firstOrderId })
+        finish(firstOrderId ? unfinished(error) : { status: 'failed', error })
+      }, ms)
+    }
+    const releaseWhenIdle = () => {
+      if (running > 0) return
+      if (!settled) return
+      // The SDK's answer to the last grant is on its way; give the host the usual time to reply.
+      setTimeout(() => grantAnswerListeners.release(), timeouts.call)
+    }
+    const onAbort = () => {
+      const error = new IapError('ABORTED', `the purchase of ${sku} was aborted`, { sku, orderId: firstOrderId })
+      finish(firstOrderId ? unfinished(error) : { status: 'canceled', error })
+    }
+    function finish(result: PurchaseResult) {
+      if (settled) return
+      settled = true
+      clearTimeout(timer)
+      signal?.removeEventListener('abort', onAbort)
+      const close = cleanup
+      cleanup = undefined
+      try {
+        close?.()
+      } catch {
+        // The SDK's cleanup only posts a message and removes listeners; nothing to recover from.
+      }
+      if (running === 0) grantAnswerListeners.release()
+      resolve(result)
+    }
+
+    const processProductGrant = async (params: { orderId: string; subscriptionId?: string }): Promise<boolean> => {
+      const orderId = params?.orderId
+      if (typeof orderId !== 'string' || orderId === '') return false
+      const subscriptionId = typeof params.subscriptionId === 'string' ? params.subscriptionId : undefined
+      firstOrderId ??= orderId
+      if (!answers.has(orderId)) {
+        answers.set(orderId, null)
+        request.onPurchased?.({ orderId, subscriptionId })
+      }
+      if (!settled) clearTimeout(timer) // the grant has its own budget
+      running++
+      const outcome = await grants.run(
+        { orderId, sku, kind, source: 'purchase', ...(subscriptionId !== undefined && { subscriptionId }) },
+        timeouts.grant,
+      )
+      running--
+      answers.set(orderId, outcome.granted)
+      request.onGrantAnswer?.(orderId, outcome)
+      if (settled) releaseWhenIdle()
+      else if (running === 0) arm(timeouts.call, `the confirmation of order ${orderId}`)
+      return outcome.granted
+    }
+
+    const onEvent = (event: { type?: string; data?: { orderId?: unknown } }) => {
+      if (event?.type !== 'success') return
+      const orderId = typeof event.data?.orderId === 'string' ? event.data.orderId : firstOrderId
+      if (!orderId || !grants.isGranted(orderId)) {
+        // Toss never reports success before the grant said true; if it does, do not believe it.
+        firstOrderId ??= orderId
+        const error = new IapError('INVALID_RESPONSE', `Toss reported success for order ${orderId ?? '(none)'} that the app has not granted`, {
+          sku,
+          orderId,
+        })
+        finish(firstOrderId ? unfinished(error) : { status: 'failed', error })
+        return
+      }
+      finish({ status: 'success', orderId, receipt: normalizeReceipt(event.data, orderId) })
+    }
+    const onError = (raw: unknown) => {
+      const error = toIapError(raw, { sku, orderId: firstOrderId, during: `the purchase of ${sku}` })
+      if (firstOrderId) finish(unfinished(error))
+      else finish({ status: error.code === 'USER_CANCELED' ? 'canceled' : 'failed', error })
+    }
+
+    try {
+      const close =
+        kind === 'subscription'
+          ? IAP.createSubscriptionPurchaseOrder({ options: { sku, offerId: offerId ?? null, processProductGrant }, onEvent, onError })
+          : IAP.createOneTimePurchaseOrder({ options: { sku, processProductGrant }, onEvent, onError })
+      if (typeof close === 'function') {
+        if (settled) close()
+        else cleanup = close
+      }
+    } catch (error) {
+      finish({ status: 'failed', error: toIapError(error, { sku, during: `the purchase of ${sku}` }) })
+      return
+    }
+    if (settled) return
+    signal?.addEventListener('abort', onAbort, { once: true })
+    arm(timeouts.purchase, `the purchase of ${sku}`)
+  })
+}

@@ -1,0 +1,89 @@
+import type { IapClient } from './client'
+import { IapError, toIapError } from './errors'
+import type { GrantOutcome } from './grants'
+import type { OrderKind, PendingOrder } from './types'
+
+export interface RecoveryReport {
+  /** Orders granted (now or earlier in this session) and confirmed with `completeProductGrant`. */
+  completed: string[]
+  /** Orders still waiting at Toss: the grant failed or `completeProductGrant` did not confirm. */
+  pending: string[]
+  /** Why recovery could not look at the pending orders at all (unsupported app, browser, host error). */
+  error: IapError | null
+  finishedAt: number
+}
+
+/**
+ * One order's progress: `granting` (the grant runs), `granted` (granted, Toss not yet confirmed:
+ * `error` says why when `completeProductGrant` failed), `completed`, or `pending` (the grant failed).
+ */
+export interface RecoveryStep {
+  phase: 'granting' | 'granted' | 'completed' | 'pending'
+  order: PendingOrder
+  kind: OrderKind
+  error: IapError | null
+}
+
+export interface RecoveryOptions {
+  /** Orders granted and completed at once. Default 4. */
+  concurrency?: number
+  /** Tells subscriptions from one-time orders (the pending list only has the sku). */
+  kindOf?: (order: PendingOrder) => OrderKind | Promise<OrderKind>
+  onStep?: (step: RecoveryStep) => void
+}
+
+export const DEFAULT_RECOVERY_CONCURRENCY = 4
+
+/**
+ * Grants and completes every order `getPendingOrders` lists. An order already granted in this
+ * session is only completed; one whose grant is running (a live purchase) is joined, not granted
+ * again. Never rejects.
+ */
+export async function recoverPendingOrders(client: IapClient, options: RecoveryOptions = {}): Promise<RecoveryReport> {
+  const report: RecoveryReport = { completed: [], pending: [], error: null, finishedAt: 0 }
+  let orders: PendingOrder[]
+  try {
+    orders = await client.getPendingOrders()
+  } catch (error) {
+    report.error = toIapError(error, { during: 'recovery' })
+    report.finishedAt = Date.now()
+    return report
+  }
+  const step = options.onStep ?? (() => {})
+  const queue = [...orders]
+  const concurrency = Math.max(1, Math.floor(options.concurrency ?? DEFAULT_RECOVERY_CONCURRENCY))
+
+  async function recoverOne(order: PendingOrder) {
+    const kind = (await options.kindOf?.(order)) ?? 'one-time'
+    let outcome: GrantOutcome = { granted: true }
+    if (!client.grants.isGranted(order.orderId)) {
+      step({ phase: 'granting', order, kind, error: null })
+      outcome = await client.grant({ orderId: order.orderId, sku: order.sku, kind, source: 'recovery' })
+      if (!outcome.granted) {
+        report.pending.push(order.orderId)
+        step({ phase: 'pending', order, kind, error: outcome.error })
+        return
+      }
+      step({ phase: 'granted', order, kind, error: null })
+    }
+    let error: IapError | null = null
+    const confirmed = await client.completeProductGrant(order.orderId).catch((e: unknown) => {
+      error = toIapError(e, { orderId: order.orderId, during: 'completeProductGrant' })
+      return false
+    })
+    if (confirmed) {
+      report.completed.push(order.orderId)
+      step({ phase: 'completed', order, kind, error: null })
+    } else {
+      report.pending.push(order.orderId)
+      step({ phase: 'granted', order, kind, error })
+    }
+  }
+
+  const worker = async () => {
+    for (let order = queue.shift(); order; order = queue.shift()) await recoverOne(order)
+  }
+  await Promise.all(Array.from({ length: Math.min(concurrency, queue.length) }, worker))
+  report.finishedAt = Date.now()
+  return report
+}

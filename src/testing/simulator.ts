@@ -1,0 +1,479 @@
+import { MIN_VERSIONS, type GraniteEmitter, type IapCapability } from '../core/environment'
+import { IapError, type TossErrorCode } from '../core/errors'
+import type { IapProduct, OrderKind, SubscriptionStatus } from '../core/types'
+import { DEFAULT_PRODUCTS } from './catalogue'
+
+/** How the next purchase goes. */
+export type PurchaseScript =
+  /** Toss takes payment, asks for the grant, and reports success when it says true. */
+  | 'success'
+  /** The user closes the payment sheet: `USER_CANCELED`, nothing paid. */
+  | 'cancel'
+  /** The host never answers. */
+  | 'hang'
+  /** Like `success`, but the `purchased` event arrives twice. */
+  | 'duplicate-purchased'
+  /** Toss takes the money, then the page goes away before it hears of the order. */
+  | 'close-after-pay'
+  /** Toss takes the money and asks for the grant; the page goes away before Toss hears the answer. */
+  | 'close-during-grant'
+  /** Toss refuses with this code; nothing is paid. `bare` sends it as a bare `Error` (newer hosts). */
+  | { error: TossErrorCode | (string & {}); bare?: boolean }
+
+/** What the next call to a bridge method gets instead of its normal answer. */
+export type MethodFault = 'hang' | { error: TossErrorCode | (string & {}); bare?: boolean } | { respond: unknown }
+
+export type BridgeFunction =
+  | 'iapGetProductItemList'
+  | 'getPendingOrders'
+  | 'completeProductGrant'
+  | 'getCompletedOrRefundedOrders'
+  | 'getSubscriptionInfo'
+  | 'processProductGrant'
+  | 'requestOneTimePurchase'
+  | 'requestSubscriptionPurchase'
+
+export interface SimulatorOptions {
+  /** The console catalogue. Default: `gem-100` (consumable), `remove-ads` (non-consumable), `premium-monthly` (subscription). */
+  products?: IapProduct[]
+  /** Default `'toss'`. In `'sandbox'` the SDK treats every version as supported. */
+  environment?: 'toss' | 'sandbox'
+  /** Default `'5.250.0'`, which supports everything. */
+  appVersion?: string
+  /** Default `'android'`. */
+  os?: 'ios' | 'android'
+  /** Milliseconds before each answer; `0` (default) answers on the next microtask. */
+  latency?: number
+  /** How long Toss waits for the grant answer before giving up on it. Default 30 s. */
+  grantWindow?: number
+  /** Orders per page of `getCompletedOrRefundedOrders`. Default 20. */
+  historyPageSize?: number
+  /** How `getPendingOrders` lists orders: `orders` (default), `orderIds` (some iOS builds) or both. */
+  pendingOrdersFormat?: 'orders' | 'orderIds' | 'both'
+  /** Called when a script closes the app (`close-after-pay`, `close-during-grant`); unmount or reload there. */
+  onAppClose?: () => void
+  /** The window to install into. Default: the global `window`. */
+  target?: Window
+}
+
+export interface SimSubscription {
+  catalogId: number
+  status: Exclude<SubscriptionStatus, 'UNKNOWN'>
+  expiresAt: string | null
+  isAutoRenew: boolean
+  gracePeriodExpiresAt: string | null
+  isAccessible: boolean
+}
+
+/** One order in the host's ledger. */
+export interface SimOrder {
+  orderId: string
+  sku: string
+  kind: OrderKind
+  paid: boolean
+  paidAt: string
+  /** Every answer the page gave to Toss's grant question, in order. */
+  grantAnswers: boolean[]
+  completed: boolean
+  completedAt: string | null
+  refunded: boolean
+  refundedAt: string | null
+  subscriptionId?: string
+  subscription?: SimSubscription
+}
+
+export interface BridgeCall {
+  type: 'method' | 'addEventListener' | 'removeEventListener'
+  functionName: string
+  eventId: string
+  args: unknown
+  at: number
+}
+
+export interface TossSimulator {
+  /** Every message the page posted, oldest first. */
+  readonly calls: readonly BridgeCall[]
+  callsTo(functionName: BridgeFunction | (string & {})): BridgeCall[]
+  /** The ledger: every order the host knows, oldest first. */
+  readonly orders: readonly SimOrder[]
+  order(orderId: string): SimOrder | undefined
+  /** Paid, not completed, not refunded: what `getPendingOrders` answers. */
+  pendingOrders(): SimOrder[]
+  /** Queues scripts for the next purchases; once used up, purchases succeed. */
+  nextPurchase(...scripts: PurchaseScript[]): void
+  /** The next `times` calls of `functionName` get `fault`. */
+  failNext(functionName: BridgeFunction, fault: MethodFault, times?: number): void
+  /** Adds a paid order the page never heard of, as if an earlier session had been killed. */
+  addPaidOrder(sku: string): SimOrder
+  refund(orderId: string): void
+  setSubscription(orderId: string, patch: Partial<SimSubscription>): void
+  /** Changes the environment, version, OS or latency from now on. */
+  configure(patch: Pick<SimulatorOptions, 'environment' | 'appVersion' | 'os' | 'latency'>): void
+  /** Callbacks the page has registered on the bridge emitter right now. */
+  listenerCount(): number
+  /** Purchase event subscriptions the page opened and has not removed. */
+  openSubscriptions(): number
+  /** Puts the page's globals back as they were and drops all state. */
+  uninstall(): void
+}
+
+const CAPABILITY_OF: Record<string, IapCapability> = {
+  iapGetProductItemList: 'products',
+  processProductGrant: 'purchase',
+  completeProductGrant: 'completeProductGrant',
+  getPendingOrders: 'pendingOrders',
+  getCompletedOrRefundedOrders: 'orderHistory',
+  getSubscriptionInfo: 'subscriptions',
+}
+
+function compareVersions(a: string, b: string): number {
+  const pa = a.split('.').map((n) => Number.parseInt(n, 10) || 0)
+  const pb = b.split('.').map((n) => Number.parseInt(n, 10) || 0)
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const d = (pa[i] ?? 0) - (pb[i] ?? 0)
+    if (d !== 0) return Math.sign(d)
+  }
+  return 0
+}
+
+function createEmitter(): GraniteEmitter {
+  const events: Record<string, Array<(payload: unknown) => void>> = {}
+  return {
+    events,
+    emit(event, payload) {
+      for (const cb of [...(events[event] ?? [])]) cb(payload)
+    },
+    on(event, cb) {
+      ;(events[event] ??= []).push(cb)
+      return () => {
+        events[event] = (events[event] ?? []).filter((c) => c !== cb)
+      }
+    },
+  }
+}
+
+const ACCESSIBLE: ReadonlySet<string> = new Set(['ACTIVE', 'IN_GRACE_PERIOD'])
+const DAY = 86_400_000
+
+/**
+ * Installs a simulated Toss host into the page: the three globals the SDK's bridge talks through,
+ * and a host behind them that answers every IAP call from a ledger of orders. The real
+ * `@apps-in-toss/web-framework` then runs against it unchanged.
+ */
+export function installTossSimulator(options: SimulatorOptions = {}): TossSimulator {
+  const win = (options.target ?? (typeof window === 'undefined' ? undefined : window)) as (Window & Record<string, unknown>) | undefined
+  if (!win) {
+    throw new IapError('UNSUPPORTED_ENVIRONMENT', 'installTossSimulator needs a window: run it in a browser, happy-dom or jsdom')
+  }
+  const products = [...(options.products ?? DEFAULT_PRODUCTS)]
+  const grantWindow = options.grantWindow ?? 30_000
+  const pageSize = Math.max(1, options.historyPageSize ?? 20)
+  const settings = {
+    environment: options.environment ?? 'toss',
+    appVersion: options.appVersion ?? '5.250.0',
+    os: options.os ?? 'android',
+    latency: options.latency ?? 0,
+  }
+
+  const calls: BridgeCall[] = []
+  const ledger: SimOrder[] = []
+  const scripts: PurchaseScript[] = []
+  const faults = new Map<string, MethodFault[]>()
+  const subscriptions = new Map<string, string>() // eventId -> functionName
+  const awaitingGrant = new Map<string, { eventId: string; functionName: string; timer: ReturnType<typeof setTimeout>; close: boolean }>()
+  const timers = new Set<ReturnType<typeof setTimeout>>()
+  let installed = true
+  let seq = 0
+  const stamp = Date.now().toString(36)
+
+  const constants: Record<string, unknown> = {}
+  const syncConstants = () => {
+    constants.getOperationalEnvironment = settings.environment
+    constants.getTossAppVersion = settings.appVersion
+    constants.getPlatformOS = settings.os
+  }
+  syncConstants()
+
+  const previous = {
+    webView: Object.getOwnPropertyDescriptor(win, 'ReactNativeWebView'),
+    constants: Object.getOwnPropertyDescriptor(win, '__CONSTANT_HANDLER_MAP'),
+  }
+  // The SDK creates its emitter when its module is first evaluated and may replace ours, so the
+  // host looks the emitter up on `window` at each emit and only adds one when none is there.
+  const ownEmitter = win.__GRANITE_NATIVE_EMITTER ? undefined : createEmitter()
+  if (ownEmitter) win.__GRANITE_NATIVE_EMITTER = ownEmitter
+  win.__CONSTANT_HANDLER_MAP = constants
+  win.ReactNativeWebView = { postMessage: (message: string) => receive(message) }
+
+  const emitter = () => win.__GRANITE_NATIVE_EMITTER as GraniteEmitter | undefined
+  const emit = (event: string, payload?: unknown) => {
+    if (installed) emitter()?.emit(event, payload)
+  }
+  const later = (fn: () => void, ms = settings.latency) => {
+    if (ms > 0) {
+      const t = setTimeout(() => {
+        timers.delete(t)
+        if (installed) fn()
+      }, ms)
+      timers.add(t)
+    } else {
+      void Promise.resolve().then(() => {
+        if (installed) fn()
+      })
+    }
+  }
+  const errorPayload = (code: string, bare = false, detail = '') =>
+    bare ? { __isError: true, message: code } : { __isError: true, code, message: `${code}${detail ? `: ${detail}` : ''}` }
+
+  const supports = (functionName: string) => {
+    const capability = CAPABILITY_OF[functionName]
+    if (!capability || settings.environment === 'sandbox') return true
+    return compareVersions(settings.appVersion, MIN_VERSIONS[capability][settings.os]) >= 0
+  }
+  const isPending = (o: SimOrder) => o.paid && !o.completed && !o.refunded
+  const find = (orderId: unknown) => ledger.find((o) => o.orderId === orderId)
+
+  function createOrder(sku: string, kind: OrderKind): SimOrder {
+    const n = ++seq
+    const order: SimOrder = {
+      orderId: `sim-${stamp}-${n}`,
+      sku,
+      kind,
+      paid: true,
+      paidAt: new Date().toISOString(),
+      grantAnswers: [],
+      completed: false,
+      completedAt: null,
+      refunded: false,
+      refundedAt: null,
+    }
+    if (kind === 'subscription') {
+      order.subscriptionId = `sub-${stamp}-${n}`
+      order.subscription = {
+        catalogId: products.findIndex((p) => p.sku === sku) + 1,
+        status: 'ACTIVE',
+        expiresAt: new Date(Date.now() + 30 * DAY).toISOString(),
+        isAutoRenew: true,
+        gracePeriodExpiresAt: null,
+        isAccessible: true,
+      }
+    }
+    ledger.push(order)
+    return order
+  }
+
+  function closeApp() {
+    for (const [eventId] of subscriptions) subscriptions.delete(eventId)
+    options.onAppClose?.()
+  }
+
+  const methods: Record<string, (arg: any) => unknown> = {
+    iapGetProductItemList: () => ({ products: structuredClone(products) }),
+    getPendingOrders: () => {
+      const pending = ledger.filter(isPending)
+      const format = options.pendingOrdersFormat ?? 'orders'
+      const result: Record<string, unknown> = {}
+      if (format !== 'orderIds') result.orders = pending.map((o) => ({ orderId: o.orderId, sku: o.sku, paymentCompletedDate: o.paidAt }))
+      if (format !== 'orders') result.orderIds = pending.map((o) => o.orderId)
+      return result
+    },
+    completeProductGrant: (arg: { params?: { orderId?: string } }) => {
+      const order = find(arg?.params?.orderId)
+      if (!order || !order.paid || order.refunded) return false
+      if (!order.completed) {
+        order.completed = true
+        order.completedAt = new Date().toISOString()
+      }
+      return true
+    },
+    getCompletedOrRefundedOrders: (arg?: { key?: string }) => {
+      const all = ledger
+        .filter((o) => o.completed || o.refunded)
+        .reverse()
+        .map((o) => ({
+          orderId: o.orderId,
+          sku: o.sku,
+          status: o.refunded ? 'REFUNDED' : 'COMPLETED',
+          date: (o.refunded ? o.refundedAt : o.completedAt) ?? o.paidAt,
+        }))
+      const start = arg?.key ? Number.parseInt(arg.key.replace(/^page-/, ''), 10) || 0 : 0
+      const orders = all.slice(start, start + pageSize)
+      const hasNext = start + pageSize < all.length
+      return { hasNext, nextKey: hasNext ? `page-${start + pageSize}` : null, orders }
+    },
+    getSubscriptionInfo: (arg: { params?: { orderId?: string } }) => {
+      const order = find(arg?.params?.orderId)
+      return order?.subscription ? { subscription: { ...order.subscription } } : {}
+    },
+    processProductGrant: (arg: { orderId?: string; isProductGranted?: unknown }) => {
+      const order = find(arg?.orderId)
+      if (!order) return false
+      const waiting = awaitingGrant.get(order.orderId)
+      if (waiting?.close) {
+        // The page is gone: this answer never reaches Toss.
+        clearTimeout(waiting.timer)
+        awaitingGrant.delete(order.orderId)
+        closeApp()
+        return HANG
+      }
+      const granted = arg.isProductGranted === true
+      order.grantAnswers.push(granted)
+      if (waiting) {
+        clearTimeout(waiting.timer)
+        awaitingGrant.delete(order.orderId)
+        later(() => {
+          if (!subscriptions.has(waiting.eventId)) return
+          if (granted) emit(`${waiting.functionName}/onEvent/${waiting.eventId}`, { type: 'success', data: receipt(order) })
+          else emit(`${waiting.functionName}/onError/${waiting.eventId}`, errorPayload('PRODUCT_NOT_GRANTED_BY_PARTNER', false, 'the partner did not grant the product'))
+        })
+      }
+      return true
+    },
+  }
+  const HANG = Symbol('hang')
+
+  function receipt(order: SimOrder) {
+    const product = products.find((p) => p.sku === order.sku)
+    const amount = Number((product?.displayAmount ?? '').replace(/[^0-9]/g, '')) || 0
+    return {
+      orderId: order.orderId,
+      displayName: product?.displayName ?? order.sku,
+      displayAmount: product?.displayAmount ?? '',
+      amount,
+      currency: 'KRW',
+      fraction: 0,
+      miniAppIconUrl: null,
+    }
+  }
+
+  function answerMethod(msg: BridgeCall) {
+    const queue = faults.get(msg.functionName)
+    const fault = queue?.shift()
+    if (queue && queue.length === 0) faults.delete(msg.functionName)
+    if (fault === 'hang') return
+    const resolve = (value: unknown) => emit(`${msg.functionName}/resolve/${msg.eventId}`, value)
+    const reject = (code: string, bare?: boolean, detail?: string) =>
+      emit(`${msg.functionName}/reject/${msg.eventId}`, errorPayload(code, bare, detail))
+    later(() => {
+      if (fault && 'error' in fault) return reject(fault.error, fault.bare)
+      if (fault && 'respond' in fault) return resolve(fault.respond)
+      if (!supports(msg.functionName)) return resolve(undefined)
+      const handler = methods[msg.functionName]
+      if (!handler) return reject('INTERNAL_ERROR', false, `the simulator does not know ${msg.functionName}`)
+      const value = handler(Array.isArray(msg.args) ? msg.args[0] : undefined)
+      if (value !== HANG) resolve(value)
+    })
+  }
+
+  function startPurchase(msg: BridgeCall) {
+    const { eventId, functionName } = msg
+    const kind: OrderKind = functionName === 'requestSubscriptionPurchase' ? 'subscription' : 'one-time'
+    const script = scripts.shift() ?? 'success'
+    const sku = (msg.args as { sku?: unknown } | null)?.sku
+    const onEvent = (payload: unknown) => {
+      if (subscriptions.has(eventId)) emit(`${functionName}/onEvent/${eventId}`, payload)
+    }
+    const onError = (code: string, bare?: boolean) => {
+      if (subscriptions.has(eventId)) emit(`${functionName}/onError/${eventId}`, errorPayload(code, bare))
+    }
+    later(() => {
+      if (!subscriptions.has(eventId) || script === 'hang') return
+      if (script === 'cancel') return onError('USER_CANCELED')
+      if (typeof script === 'object') return onError(script.error, script.bare)
+      const product = products.find((p) => p.sku === sku)
+      if (!product || (product.type === 'SUBSCRIPTION') !== (kind === 'subscription')) return onError('INVALID_PRODUCT_ID')
+      const order = createOrder(product.sku, kind)
+      if (script === 'close-after-pay') return closeApp()
+      const timer = setTimeout(() => {
+        timers.delete(timer)
+        awaitingGrant.delete(order.orderId)
+        onError('PRODUCT_NOT_GRANTED_BY_PARTNER')
+      }, grantWindow)
+      timers.add(timer)
+      awaitingGrant.set(order.orderId, { eventId, functionName, timer, close: script === 'close-during-grant' })
+      const purchased = { type: 'purchased', data: { orderId: order.orderId, ...(order.subscriptionId && { subscriptionId: order.subscriptionId }) } }
+      onEvent(purchased)
+      if (script === 'duplicate-purchased') onEvent(structuredClone(purchased))
+    })
+  }
+
+  function receive(raw: string) {
+    if (!installed) return
+    let msg: BridgeCall
+    try {
+      msg = { ...(JSON.parse(raw) as Omit<BridgeCall, 'at'>), at: Date.now() }
+    } catch {
+      return
+    }
+    calls.push(msg)
+    if (msg.type === 'method') answerMethod(msg)
+    else if (msg.type === 'addEventListener') {
+      subscriptions.set(msg.eventId, msg.functionName)
+      startPurchase(msg)
+    } else if (msg.type === 'removeEventListener') subscriptions.delete(msg.eventId)
+  }
+
+  const requireOrder = (orderId: string) => {
+    const order = find(orderId)
+    if (!order) throw new IapError('INVALID_ARGUMENT', `the simulator has no order ${orderId}`)
+    return order
+  }
+
+  return {
+    calls,
+    callsTo: (name) => calls.filter((c) => c.functionName === name),
+    orders: ledger,
+    order: find,
+    pendingOrders: () => ledger.filter(isPending),
+    nextPurchase: (...next) => void scripts.push(...next),
+    failNext(functionName, fault, times = 1) {
+      const queue = faults.get(functionName) ?? []
+      for (let i = 0; i < times; i++) queue.push(fault)
+      faults.set(functionName, queue)
+    },
+    addPaidOrder(sku) {
+      const product = products.find((p) => p.sku === sku)
+      if (!product) throw new IapError('INVALID_PRODUCT_ID', `the simulator's catalogue has no ${sku}`)
+      return createOrder(sku, product.type === 'SUBSCRIPTION' ? 'subscription' : 'one-time')
+    },
+    refund(orderId) {
+      const order = requireOrder(orderId)
+      order.refunded = true
+      order.refundedAt = new Date().toISOString()
+      if (order.subscription) Object.assign(order.subscription, { status: 'REVOKED', isAccessible: false, isAutoRenew: false })
+    },
+    setSubscription(orderId, patch) {
+      const order = requireOrder(orderId)
+      if (!order.subscription) throw new IapError('INVALID_ARGUMENT', `order ${orderId} is not a subscription`)
+      const status = patch.status ?? order.subscription.status
+      Object.assign(order.subscription, { isAccessible: ACCESSIBLE.has(status) }, patch)
+    },
+    configure(patch) {
+      Object.assign(settings, Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)))
+      syncConstants()
+    },
+    listenerCount() {
+      const events = emitter()?.events ?? {}
+      return Object.values(events).reduce((n, list) => n + (list?.length ?? 0), 0)
+    },
+    openSubscriptions: () => subscriptions.size,
+    uninstall() {
+      if (!installed) return
+      installed = false
+      for (const t of timers) clearTimeout(t)
+      for (const { timer } of awaitingGrant.values()) clearTimeout(timer)
+      timers.clear()
+      awaitingGrant.clear()
+      subscriptions.clear()
+      scripts.length = 0
+      faults.clear()
+      const restore = (key: string, descriptor: PropertyDescriptor | undefined) => {
+        if (descriptor) Object.defineProperty(win, key, descriptor)
+        else delete win[key]
+      }
+      restore('ReactNativeWebView', previous.webView)
+      restore('__CONSTANT_HANDLER_MAP', previous.constants)
+      if (ownEmitter && win.__GRANITE_NATIVE_EMITTER === ownEmitter) delete win.__GRANITE_NATIVE_EMITTER
+    },
+  }
+}
