@@ -23,3 +23,17 @@ export type {
   SubscriptionInfo,
   SubscriptionStatus,
 } from './core/types'
+export { grantViaEndpoint } from './core/grantViaEndpoint'
+export type { GrantViaEndpointOptions } from './core/grantViaEndpoint'
+
+// Vue
+export { createTossIap, DEFAULT_RECOVERY } from './vue/plugin'
+export type { TossIapOptions } from './vue/plugin'
+export type { RecoverySettings } from './vue/context'
+export { useIapStore } from './vue/store'
+export type { IapOrder, IapOrderEvent, IapStore, OrderStatus, PurchaseOptions, PurchaseOutcome, PurchaseStatus, RecoveryState } from './vue/store'
+export { usePurchase } from './vue/usePurchase'
+export type { UsePurchaseOptions, UsePurchaseReturn } from './vue/usePurchase'
+export { useSubscriptionPurchase } from './vue/useSubscriptionPurchase'
+export { useProducts } from './vue/useProducts'
+export type { UseProductsReturn } from './vue/useProducts'

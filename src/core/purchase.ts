@@ -99,8 +99,10 @@ export function runPurchase(request: PurchaseRequest, { grants, timeouts }: Purc
       try {
         close?.()
       } catch {
-        // The SDK's cleanup only posts a message and removes listeners; nothing to recover from.
+        // The SDK's cleanup posts before it removes its listeners, so it throws without removing
+        // them when the host is gone; the capture below removes them either way.
       }
+      sheetListeners.release()
       if (running === 0) grantAnswerListeners.release()
       resolve(result)
     }
@@ -149,6 +151,7 @@ export function runPurchase(request: PurchaseRequest, { grants, timeouts }: Purc
       else finish({ status: error.code === 'USER_CANCELED' ? 'canceled' : 'failed', error })
     }
 
+    const sheetListeners = captureListeners()
     try {
       const close =
         kind === 'subscription'
@@ -161,6 +164,8 @@ export function runPurchase(request: PurchaseRequest, { grants, timeouts }: Purc
     } catch (error) {
       finish({ status: 'failed', error: toIapError(error, { sku, during: `the purchase of ${sku}` }) })
       return
+    } finally {
+      sheetListeners.stop()
     }
     if (settled) return
     signal?.addEventListener('abort', onAbort, { once: true })

@@ -27,8 +27,11 @@ export interface RecoveryStep {
 export interface RecoveryOptions {
   /** Orders granted and completed at once. Default 4. */
   concurrency?: number
-  /** Tells subscriptions from one-time orders (the pending list only has the sku). */
-  kindOf?: (order: PendingOrder) => OrderKind | Promise<OrderKind>
+  /**
+   * Tells subscriptions from one-time orders (the pending list only has the sku) and fills in a sku
+   * the host left out (`orderIds`-only answers).
+   */
+  describe?: (order: PendingOrder) => { sku: string; kind: OrderKind } | Promise<{ sku: string; kind: OrderKind }>
   onStep?: (step: RecoveryStep) => void
 }
 
@@ -53,12 +56,13 @@ export async function recoverPendingOrders(client: IapClient, options: RecoveryO
   const queue = [...orders]
   const concurrency = Math.max(1, Math.floor(options.concurrency ?? DEFAULT_RECOVERY_CONCURRENCY))
 
-  async function recoverOne(order: PendingOrder) {
-    const kind = (await options.kindOf?.(order)) ?? 'one-time'
+  async function recoverOne(listed: PendingOrder) {
+    const { sku, kind } = (await options.describe?.(listed)) ?? { sku: listed.sku, kind: 'one-time' as const }
+    const order: PendingOrder = { ...listed, sku }
     let outcome: GrantOutcome = { granted: true }
     if (!client.grants.isGranted(order.orderId)) {
       step({ phase: 'granting', order, kind, error: null })
-      outcome = await client.grant({ orderId: order.orderId, sku: order.sku, kind, source: 'recovery' })
+      outcome = await client.grant({ orderId: order.orderId, sku, kind, source: 'recovery' })
       if (!outcome.granted) {
         report.pending.push(order.orderId)
         step({ phase: 'pending', order, kind, error: outcome.error })
