@@ -19,6 +19,8 @@ function chromium(): string {
 
 export default defineConfig({
   plugins: [vue()],
+  // Pre-bundled up front, so the browser project never reloads mid-run to optimise a late import.
+  optimizeDeps: { include: ['@apps-in-toss/web-framework', 'vue', 'pinia', '@vueuse/core'] },
   test: {
     projects: [
       {

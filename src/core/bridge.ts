@@ -1,5 +1,5 @@
-import type { GraniteEmitter } from './environment'
-import { IapError, toIapError } from './errors'
+import type { GraniteEmitter } from './environment.js'
+import { IapError, toIapError } from './errors.js'
 
 type Off = () => void
 

@@ -1,11 +1,11 @@
 import { IAP } from '@apps-in-toss/web-framework'
-import { callWithTimeout } from './bridge'
-import { assertCapability, detectCapabilities, detectEnvironment, type IapCapabilities, type IapEnvironment } from './environment'
-import { IapError } from './errors'
-import { createGrantRegistry, type GrantOutcome, type GrantRegistry } from './grants'
-import { normalizeHistory, normalizePendingOrders, normalizeProducts, normalizeSubscription } from './normalize'
-import { runPurchase, type PurchaseRequest, type PurchaseResult } from './purchase'
-import type { GrantFn, GrantOrder, IapProduct, OrderHistoryPage, PendingOrder, SubscriptionInfo } from './types'
+import { callWithTimeout } from './bridge.js'
+import { assertCapability, detectCapabilities, detectEnvironment, type IapCapabilities, type IapEnvironment } from './environment.js'
+import { IapError } from './errors.js'
+import { createGrantRegistry, type GrantOutcome, type GrantRegistry } from './grants.js'
+import { normalizeHistory, normalizePendingOrders, normalizeProducts, normalizeSubscription } from './normalize.js'
+import { runPurchase, type PurchaseRequest, type PurchaseResult } from './purchase.js'
+import type { GrantFn, GrantOrder, IapProduct, OrderHistoryPage, PendingOrder, SubscriptionInfo } from './types.js'
 
 export interface IapTimeouts {
   /** Every bridge call (products, pending orders, complete, history, subscription info). Default 15 s. */

@@ -1,5 +1,5 @@
 import { getOperationalEnvironment, getPlatformOS, getTossAppVersion, isMinVersionSupported } from '@apps-in-toss/web-framework'
-import { IapError } from './errors'
+import { IapError } from './errors.js'
 
 /** Where the page runs: the Toss app, its sandbox app, a plain browser, or the server (SSR). */
 export type IapEnvironmentKind = 'toss' | 'sandbox' | 'browser' | 'server'

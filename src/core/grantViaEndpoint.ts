@@ -1,4 +1,4 @@
-import type { GrantFn } from './types'
+import type { GrantFn } from './types.js'
 
 export interface GrantViaEndpointOptions extends Omit<RequestInit, 'body' | 'method'> {
   /** The `fetch` to use; default the global one. */

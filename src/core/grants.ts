@@ -1,5 +1,5 @@
-import { IapError } from './errors'
-import type { GrantFn, GrantOrder } from './types'
+import { IapError } from './errors.js'
+import type { GrantFn, GrantOrder } from './types.js'
 
 export type GrantOutcome = { granted: true } | { granted: false; error: IapError }
 

@@ -1,4 +1,4 @@
-import { IapError } from './errors'
+import { IapError } from './errors.js'
 import type {
   HistoryOrder,
   IapOffer,
@@ -9,7 +9,7 @@ import type {
   PurchaseReceipt,
   SubscriptionInfo,
   SubscriptionStatus,
-} from './types'
+} from './types.js'
 
 // Old apps answer `undefined`, odd hosts `{}` or fields of the wrong type. Everything the bridge
 // answers passes through here, so nothing deeper has to guess.

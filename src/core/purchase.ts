@@ -1,11 +1,11 @@
 import { IAP } from '@apps-in-toss/web-framework'
-import { captureListeners } from './bridge'
-import { assertCapability } from './environment'
-import { IapError, toIapError } from './errors'
-import type { GrantOutcome, GrantRegistry } from './grants'
-import { normalizeReceipt } from './normalize'
-import type { IapTimeouts } from './client'
-import type { OrderKind, PurchaseReceipt } from './types'
+import { captureListeners } from './bridge.js'
+import { assertCapability } from './environment.js'
+import { IapError, toIapError } from './errors.js'
+import type { GrantOutcome, GrantRegistry } from './grants.js'
+import { normalizeReceipt } from './normalize.js'
+import type { IapTimeouts } from './client.js'
+import type { OrderKind, PurchaseReceipt } from './types.js'
 
 export interface PurchaseRequest {
   sku: string

@@ -1,7 +1,7 @@
-import type { IapClient } from './client'
-import { IapError, toIapError } from './errors'
-import type { GrantOutcome } from './grants'
-import type { OrderKind, PendingOrder } from './types'
+import type { IapClient } from './client.js'
+import { IapError, toIapError } from './errors.js'
+import type { GrantOutcome } from './grants.js'
+import type { OrderKind, PendingOrder } from './types.js'
 
 export interface RecoveryReport {
   /** Orders granted (now or earlier in this session) and confirmed with `completeProductGrant`. */

@@ -1,4 +1,4 @@
-import type { IapProduct } from '../core/types'
+import type { IapProduct } from '../core/types.js'
 
 /** A small catalogue with one product of each type, used when no `products` option is given. */
 export const DEFAULT_PRODUCTS: IapProduct[] = [

@@ -1,4 +1,4 @@
-export { installTossSimulator } from './simulator'
+export { installTossSimulator } from './simulator.js'
 export type {
   BridgeCall,
   BridgeFunction,
@@ -8,5 +8,5 @@ export type {
   SimSubscription,
   SimulatorOptions,
   TossSimulator,
-} from './simulator'
-export { DEFAULT_PRODUCTS } from './catalogue'
+} from './simulator.js'
+export { DEFAULT_PRODUCTS } from './catalogue.js'

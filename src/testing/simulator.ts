@@ -1,7 +1,7 @@
-import { MIN_VERSIONS, type GraniteEmitter, type IapCapability } from '../core/environment'
-import { IapError, type TossErrorCode } from '../core/errors'
-import type { IapProduct, OrderKind, SubscriptionStatus } from '../core/types'
-import { DEFAULT_PRODUCTS } from './catalogue'
+import { MIN_VERSIONS, type GraniteEmitter, type IapCapability } from '../core/environment.js'
+import { IapError, type TossErrorCode } from '../core/errors.js'
+import type { IapProduct, OrderKind, SubscriptionStatus } from '../core/types.js'
+import { DEFAULT_PRODUCTS } from './catalogue.js'
 
 /** How the next purchase goes. */
 export type PurchaseScript =

@@ -1,7 +1,7 @@
 import type { InjectionKey } from 'vue'
-import type { IapClient } from '../core/client'
-import type { GrantOutcome } from '../core/grants'
-import type { GrantOrder } from '../core/types'
+import type { IapClient } from '../core/client.js'
+import type { GrantOutcome } from '../core/grants.js'
+import type { GrantOrder } from '../core/types.js'
 
 export interface RecoverySettings {
   /** Recover when the plugin is installed. Default `true`. */

@@ -1,13 +1,13 @@
 import { useDocumentVisibility } from '@vueuse/core'
 import type { Pinia } from 'pinia'
 import { effectScope, watch, type App, type Plugin } from 'vue'
-import { createIapClient, type IapTimeouts } from '../core/client'
-import { isClient } from '../core/environment'
-import { IapError } from '../core/errors'
-import { DEFAULT_RECOVERY_CONCURRENCY } from '../core/recovery'
-import type { GrantFn } from '../core/types'
-import { TOSS_IAP_KEY, type RecoverySettings, type TossIapContext } from './context'
-import { useIapStore, type IapOrderEvent } from './store'
+import { createIapClient, type IapTimeouts } from '../core/client.js'
+import { isClient } from '../core/environment.js'
+import { IapError } from '../core/errors.js'
+import { DEFAULT_RECOVERY_CONCURRENCY } from '../core/recovery.js'
+import type { GrantFn } from '../core/types.js'
+import { TOSS_IAP_KEY, type RecoverySettings, type TossIapContext } from './context.js'
+import { useIapStore, type IapOrderEvent } from './store.js'
 
 export interface TossIapOptions {
   /**
@@ -64,12 +64,16 @@ export function createTossIap(options: TossIapOptions): Plugin {
       scope.run(() => {
         if (!recovery.onVisible) return
         const visibility = useDocumentVisibility()
-        watch(visibility, (now, before) => {
-          if (now !== 'visible' || before !== 'hidden') return
-          const last = store.recovery.lastStartedAt
-          if (last !== null && Date.now() - last < recovery.throttle) return
-          void store.recover()
-        })
+        watch(
+          visibility,
+          (now, before) => {
+            if (now !== 'visible' || before !== 'hidden') return
+            const last = store.recovery.lastStartedAt
+            if (last !== null && Date.now() - last < recovery.throttle) return
+            void store.recover()
+          },
+          { flush: 'sync' },
+        )
       })
       app.onUnmount(() => scope.stop())
       store.start(recovery.onInstall)

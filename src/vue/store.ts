@@ -1,11 +1,11 @@
 import { createEventHook } from '@vueuse/core'
 import { defineStore } from 'pinia'
 import { inject, ref, shallowRef } from 'vue'
-import type { IapCapabilities, IapEnvironment } from '../core/environment'
-import { IapError, toIapError } from '../core/errors'
-import { recoverPendingOrders, type RecoveryReport, type RecoveryStep } from '../core/recovery'
-import type { IapProduct, OrderKind, PendingOrder, PurchaseReceipt } from '../core/types'
-import { TOSS_IAP_KEY } from './context'
+import type { IapCapabilities, IapEnvironment } from '../core/environment.js'
+import { IapError, toIapError } from '../core/errors.js'
+import { recoverPendingOrders, type RecoveryReport, type RecoveryStep } from '../core/recovery.js'
+import type { IapProduct, OrderKind, PendingOrder, PurchaseReceipt } from '../core/types.js'
+import { TOSS_IAP_KEY } from './context.js'
 
 /**
  * Where an order stands.

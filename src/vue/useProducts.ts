@@ -1,7 +1,7 @@
 import { computed, type ComputedRef } from 'vue'
-import type { IapError } from '../core/errors'
-import type { IapProduct } from '../core/types'
-import { useIapStore } from './store'
+import type { IapError } from '../core/errors.js'
+import type { IapProduct } from '../core/types.js'
+import { useIapStore } from './store.js'
 
 export interface UseProductsReturn {
   /** The last good catalogue (kept when a refresh fails). */

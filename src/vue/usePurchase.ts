@@ -1,7 +1,7 @@
 import { computed, getCurrentScope, onScopeDispose, shallowRef, toValue, type ComputedRef, type MaybeRefOrGetter } from 'vue'
-import type { IapError } from '../core/errors'
-import type { OrderKind } from '../core/types'
-import { useIapStore, type IapOrder, type PurchaseOutcome, type PurchaseStatus } from './store'
+import type { IapError } from '../core/errors.js'
+import type { OrderKind } from '../core/types.js'
+import { useIapStore, type IapOrder, type PurchaseOutcome, type PurchaseStatus } from './store.js'
 
 export interface UsePurchaseOptions {
   /** Subscriptions only: the offer to apply (a ref or getter is read at each `purchase()`). */

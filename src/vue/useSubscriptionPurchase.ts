@@ -1,5 +1,5 @@
 import type { MaybeRefOrGetter } from 'vue'
-import { usePurchaseOf, type UsePurchaseOptions, type UsePurchaseReturn } from './usePurchase'
+import { usePurchaseOf, type UsePurchaseOptions, type UsePurchaseReturn } from './usePurchase.js'
 
 /**
  * Buys a subscription, optionally with an offer (free trial, intro price).

@@ -1,0 +1,19 @@
+import { defineConfig } from 'vite'
+
+// The library build: two entries, every peer and dependency left external.
+export default defineConfig({
+  build: {
+    outDir: 'dist',
+    emptyOutDir: true,
+    target: 'es2022',
+    minify: false,
+    sourcemap: true,
+    lib: {
+      entry: { index: 'src/index.ts', testing: 'src/testing/index.ts' },
+      formats: ['es'],
+    },
+    rolldownOptions: {
+      external: [/^vue($|\/)/, /^pinia($|\/)/, /^@vueuse\//, /^@apps-in-toss\//],
+    },
+  },
+})
