@@ -29,11 +29,33 @@ export type { GrantViaEndpointOptions } from './core/grantViaEndpoint.js'
 // Vue
 export { createTossIap, DEFAULT_RECOVERY } from './vue/plugin.js'
 export type { TossIapOptions } from './vue/plugin.js'
-export type { RecoverySettings } from './vue/context.js'
+export type { EntitlementSettings, RecoverySettings } from './vue/context.js'
 export { useIapStore } from './vue/store.js'
-export type { IapOrder, IapOrderEvent, IapStore, OrderStatus, PurchaseOptions, PurchaseOutcome, PurchaseStatus, RecoveryState } from './vue/store.js'
+export type {
+  HistoryState,
+  IapOrder,
+  IapOrderEvent,
+  IapStore,
+  LoadStatus,
+  OrderStatus,
+  PurchaseOptions,
+  PurchaseOutcome,
+  PurchaseStatus,
+  RecoveryState,
+  RevokedEvent,
+  SubscriptionRecord,
+} from './vue/store.js'
 export { usePurchase } from './vue/usePurchase.js'
 export type { UsePurchaseOptions, UsePurchaseReturn } from './vue/usePurchase.js'
 export { useSubscriptionPurchase } from './vue/useSubscriptionPurchase.js'
 export { useProducts } from './vue/useProducts.js'
 export type { UseProductsReturn } from './vue/useProducts.js'
+export { useEntitlement } from './vue/useEntitlement.js'
+export type { UseEntitlementReturn } from './vue/useEntitlement.js'
+export { useSubscription } from './vue/useSubscription.js'
+export type { UseSubscriptionReturn } from './vue/useSubscription.js'
+export { useOrderHistory } from './vue/useOrderHistory.js'
+export type { UseOrderHistoryReturn } from './vue/useOrderHistory.js'
+export { createCache, DEFAULT_CACHE_TTL } from './core/cache.js'
+export type { CacheOptions, StorageLike } from './core/cache.js'
+export type { Entitlement, EntitlementSource, RevokeReason, ServerEntitlement } from './core/entitlements.js'

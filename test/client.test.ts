@@ -293,6 +293,20 @@ describe('one purchase as one promise', () => {
     expectNoListeners(s)
   })
 
+  it('never grants an order again once its grant said true, and joins a grant already running', async () => {
+    const order = { orderId: 'o-1', sku: 'gem-100', kind: 'one-time', source: 'recovery' } as const
+    const [a, b] = await Promise.all([client.grant(order), client.grant(order)])
+    expect(await client.grant(order)).toEqual({ granted: true })
+    expect([a, b]).toEqual([{ granted: true }, { granted: true }])
+    expect(server.calls).toHaveLength(1)
+    server.respond('false')
+    const other = { ...order, orderId: 'o-2' }
+    expect((await client.grant(other)).granted).toBe(false)
+    server.respond('ok')
+    expect((await client.grant(other)).granted).toBe(true) // a failed grant may be tried again
+    expect(server.calls.map((c) => c.orderId)).toEqual(['o-1', 'o-2', 'o-2'])
+  })
+
   it('times out a payment sheet that never answers, and removes its listeners', async () => {
     vi.useFakeTimers()
     s.nextPurchase('hang')

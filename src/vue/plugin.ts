@@ -1,13 +1,14 @@
-import { useDocumentVisibility } from '@vueuse/core'
+import { useDocumentVisibility, useTimeoutFn } from '@vueuse/core'
 import type { Pinia } from 'pinia'
-import { effectScope, watch, type App, type Plugin } from 'vue'
+import { effectScope, shallowRef, watch, type App, type Plugin } from 'vue'
+import { createCache, type CacheOptions } from '../core/cache.js'
 import { createIapClient, type IapTimeouts } from '../core/client.js'
 import { isClient } from '../core/environment.js'
 import { IapError } from '../core/errors.js'
 import { DEFAULT_RECOVERY_CONCURRENCY } from '../core/recovery.js'
 import type { GrantFn } from '../core/types.js'
-import { TOSS_IAP_KEY, type RecoverySettings, type TossIapContext } from './context.js'
-import { useIapStore, type IapOrderEvent } from './store.js'
+import { TOSS_IAP_KEY, type EntitlementSettings, type RecoverySettings, type TossIapContext } from './context.js'
+import { useIapStore, type IapOrderEvent, type RevokedEvent } from './store.js'
 
 export interface TossIapOptions {
   /**
@@ -17,18 +18,27 @@ export interface TossIapOptions {
   grant: GrantFn
   /** Bridge call, grant and payment-sheet timeouts in ms. Defaults: 15 s, 25 s, 5 min. */
   timeouts?: Partial<IapTimeouts>
-  /** When recovery runs by itself. Defaults: on install, on return to the foreground, throttled to once per 30 s. */
+  /** When recovery runs by itself. Defaults: on install, on return to the foreground, throttled to once per 30 s, 4 at once. */
   recovery?: Partial<RecoverySettings>
+  /** Where entitlements come from and when they refresh. */
+  entitlements?: Partial<EntitlementSettings>
+  /** The product and entitlement cache. Default: `localStorage`, 24 h. `false` turns it off. */
+  cache?: CacheOptions | false
   /** Every order transition (a shortcut for `useIapStore().onOrderEvent`). */
   onOrderEvent?: (event: IapOrderEvent) => void
+  /** Every entitlement lost (a shortcut for `useIapStore().onRevoked`). */
+  onRevoked?: (event: RevokedEvent) => void
 }
 
 export const DEFAULT_RECOVERY: RecoverySettings = { onInstall: true, onVisible: true, throttle: 30_000, concurrency: DEFAULT_RECOVERY_CONCURRENCY }
 
+/** setTimeout's longest delay; a later expiry is checked again when this one fires. */
+const MAX_DELAY = 2_147_483_647
+
 /**
  * The Vue plugin: `app.use(createTossIap({ grant }))` after Pinia. Install recovers pending orders
- * in the background (await `useIapStore().whenReady()` if you need to) and again whenever the page
- * comes back to the foreground.
+ * and refreshes entitlements in the background (await `useIapStore().whenReady()` if you need
+ * to), and again whenever the page comes back to the foreground.
  */
 export function createTossIap(options: TossIapOptions): Plugin {
   if (typeof options?.grant !== 'function') {
@@ -37,6 +47,10 @@ export function createTossIap(options: TossIapOptions): Plugin {
   const recovery: RecoverySettings = { ...DEFAULT_RECOVERY, ...options.recovery }
   if (!(recovery.throttle >= 0) || !(recovery.concurrency >= 1)) {
     throw new IapError('INVALID_ARGUMENT', 'recovery.throttle must be >= 0 and recovery.concurrency >= 1')
+  }
+  const entitlements: EntitlementSettings = { refreshOnInstall: true, ...options.entitlements }
+  if (entitlements.source !== undefined && typeof entitlements.source !== 'function') {
+    throw new IapError('INVALID_ARGUMENT', 'entitlements.source must be a function that answers [{ sku, isActive }]')
   }
 
   return {
@@ -47,6 +61,8 @@ export function createTossIap(options: TossIapOptions): Plugin {
       }
       const ctx: TossIapContext = {
         recovery,
+        entitlements,
+        cache: createCache(options.cache === false ? { storage: false } : options.cache),
         client: createIapClient({
           grant: options.grant,
           timeouts: options.timeouts,
@@ -56,27 +72,41 @@ export function createTossIap(options: TossIapOptions): Plugin {
       app.provide(TOSS_IAP_KEY, ctx)
       const store = app.runWithContext(() => useIapStore(pinia))
       if (options.onOrderEvent) store.onOrderEvent(options.onOrderEvent)
+      if (options.onRevoked) store.onRevoked(options.onRevoked)
 
       // On the server there is nothing to recover and no window to watch.
-      if (!isClient) return store.start(false)
+      if (!isClient) return store.start({ recover: false, entitlements: false })
 
       const scope = effectScope(true)
       scope.run(() => {
-        if (!recovery.onVisible) return
-        const visibility = useDocumentVisibility()
+        if (recovery.onVisible) {
+          const visibility = useDocumentVisibility()
+          watch(
+            visibility,
+            (now, before) => {
+              if (now !== 'visible' || before !== 'hidden') return
+              const last = store.recovery.lastStartedAt
+              if (last !== null && Date.now() - last < recovery.throttle) return
+              void store.sync()
+            },
+            { flush: 'sync' },
+          )
+        }
+        // When a subscription's expiry passes, what the user owns may have changed.
+        const delay = shallowRef(0)
+        const expiry = useTimeoutFn(() => void store.refreshEntitlements(), delay, { immediate: false })
         watch(
-          visibility,
-          (now, before) => {
-            if (now !== 'visible' || before !== 'hidden') return
-            const last = store.recovery.lastStartedAt
-            if (last !== null && Date.now() - last < recovery.throttle) return
-            void store.recover()
+          () => store.nextExpiry,
+          (at) => {
+            expiry.stop()
+            if (at === null) return
+            delay.value = Math.min(at - Date.now() + 1000, MAX_DELAY)
+            expiry.start()
           },
-          { flush: 'sync' },
         )
       })
       app.onUnmount(() => scope.stop())
-      store.start(recovery.onInstall)
+      store.start({ recover: recovery.onInstall, entitlements: entitlements.refreshOnInstall })
     },
   }
 }

@@ -1,0 +1,199 @@
+import { createEventHook } from '@vueuse/core'
+import { computed, ref, shallowRef, type Ref, type ShallowRef } from 'vue'
+import type { IapClient } from '../../core/client.js'
+import {
+  deriveEntitlements,
+  fromServer,
+  parseCachedEntitlements,
+  revokeReason,
+  type Entitlement,
+  type RevokeReason,
+} from '../../core/entitlements.js'
+import { toIapError, type IapError } from '../../core/errors.js'
+import type { HistoryOrder, IapProduct, SubscriptionInfo } from '../../core/types.js'
+import type { TossIapContext } from '../context.js'
+import type { IapOrder, IapOrderEvent } from './orders.js'
+import type { LoadStatus } from './products.js'
+
+/** An entitlement that went from active to inactive. Fires once per loss. */
+export interface RevokedEvent {
+  sku: string
+  reason: RevokeReason
+  previous: Entitlement
+  entitlement: Entitlement
+}
+
+export interface SubscriptionRecord {
+  /** `null` while unknown: never loaded, or the host answered `{}`. */
+  info: SubscriptionInfo | null
+  status: LoadStatus
+  error: IapError | null
+  updatedAt: number | null
+}
+
+interface Deps {
+  orders: Ref<Record<string, IapOrder>>
+  products: ShallowRef<IapProduct[]>
+  ensureProducts: (retry?: boolean) => Promise<IapProduct[]>
+  onOrderEvent: (fn: (e: IapOrderEvent) => void) => unknown
+}
+
+/** The most history pages one refresh walks (20 orders a page on Toss). */
+const MAX_HISTORY_PAGES = 50
+
+export function createEntitlementsState(client: IapClient, ctx: TossIapContext, deps: Deps) {
+  const entitlements = ref<Record<string, Entitlement>>({})
+  const entitlementsStatus = ref<LoadStatus>('idle')
+  const entitlementsError = shallowRef<IapError | null>(null)
+  const subscriptions = ref<Record<string, SubscriptionRecord>>({})
+  const revoked = createEventHook<RevokedEvent>()
+
+  // A cached entitlement may paint the UI; it is marked stale and the next refresh decides.
+  ctx.cache.read('entitlements', parseCachedEntitlements, ({ value }) => {
+    if (entitlementsStatus.value === 'idle') entitlements.value = value
+  })
+
+  const subscriptionsInFlight = new Map<string, Promise<SubscriptionRecord>>()
+  /** Loads one subscription's state; concurrent callers for the same order share one call. Never rejects. */
+  function loadSubscription(orderId: string): Promise<SubscriptionRecord> {
+    const running = subscriptionsInFlight.get(orderId)
+    if (running) return running
+    const prev = subscriptions.value[orderId]
+    subscriptions.value[orderId] = { info: prev?.info ?? null, status: 'loading', error: null, updatedAt: prev?.updatedAt ?? null }
+    const done = client
+      .getSubscriptionInfo(orderId)
+      .then(
+        (info): SubscriptionRecord => ({ info, status: 'success', error: null, updatedAt: Date.now() }),
+        (error: unknown): SubscriptionRecord => ({
+          info: prev?.info ?? null,
+          status: 'error',
+          error: toIapError(error, { orderId, during: 'getSubscriptionInfo' }),
+          updatedAt: prev?.updatedAt ?? null,
+        }),
+      )
+      .then((record) => {
+        subscriptions.value[orderId] = record
+        subscriptionsInFlight.delete(orderId)
+        return subscriptions.value[orderId] as SubscriptionRecord
+      })
+    subscriptionsInFlight.set(orderId, done)
+    return done
+  }
+
+  async function readHistory(): Promise<HistoryOrder[]> {
+    const all: HistoryOrder[] = []
+    let key: string | null = null
+    for (let page = 0; page < MAX_HISTORY_PAGES; page++) {
+      const result = await client.getOrderHistory({ key })
+      all.push(...result.orders)
+      if (!result.hasNext || !result.nextKey) break
+      key = result.nextKey
+    }
+    return all
+  }
+
+  function apply(next: Record<string, Entitlement>, history: readonly HistoryOrder[]) {
+    const previous = entitlements.value
+    entitlements.value = next
+    entitlementsStatus.value = 'success'
+    entitlementsError.value = null
+    ctx.cache.write('entitlements', next)
+    for (const [sku, before] of Object.entries(previous)) {
+      const after = next[sku]
+      if (before.isActive && after && !after.isActive) {
+        void revoked.trigger({ sku, reason: revokeReason(before, after, history), previous: before, entitlement: after })
+      }
+    }
+  }
+
+  let inFlight: Promise<Record<string, Entitlement>> | null = null
+  /**
+   * Re-derives every entitlement (or asks the app's source). Concurrent callers share one run.
+   * Never rejects: on failure the last entitlements stay and `entitlementsError` says why.
+   */
+  function refreshEntitlements(): Promise<Record<string, Entitlement>> {
+    if (inFlight) return inFlight
+    entitlementsStatus.value = 'loading'
+    inFlight = (async () => {
+      try {
+        const products = await deps.ensureProducts(true)
+        const source = ctx.entitlements.source
+        if (source) {
+          apply(fromServer(await source(), products), [])
+        } else {
+          const history = await readHistory()
+          const session = Object.values(deps.orders.value)
+            .filter((o) => o.status === 'granted' || o.status === 'completed')
+            .sort((a, b) => b.createdAt - a.createdAt)
+          const next = await deriveEntitlements({
+            products,
+            history,
+            session,
+            async subscriptionInfo(orderId) {
+              const record = await loadSubscription(orderId)
+              if (record.error) throw record.error
+              return record.info
+            },
+          })
+          apply(next, history)
+        }
+      } catch (error) {
+        entitlementsStatus.value = 'error'
+        entitlementsError.value = toIapError(error, { during: 'the entitlement refresh' })
+      }
+      return entitlements.value
+    })().finally(() => {
+      inFlight = null
+    })
+    return inFlight
+  }
+
+  // A purchase changes what the user owns at once: a non-consumable from its granted order; a
+  // subscription (or anything, when the app's server is the source) through a refresh.
+  deps.onOrderEvent((event) => {
+    if (event.type !== 'granted' && event.type !== 'completed' && event.type !== 'recovered') return
+    const product = deps.products.value.find((p) => p.sku === event.order.sku)
+    if (!product || product.type === 'CONSUMABLE') return
+    if (product.type === 'NON_CONSUMABLE' && !ctx.entitlements.source) {
+      if (entitlements.value[product.sku]?.isActive && !entitlements.value[product.sku]?.isStale) return
+      entitlements.value[product.sku] = {
+        sku: product.sku,
+        isActive: true,
+        source: 'order',
+        orderId: event.order.orderId,
+        subscription: null,
+        isStale: false,
+        updatedAt: Date.now(),
+      }
+      return
+    }
+    if (event.type !== 'granted') void refreshEntitlements()
+  })
+
+  /** The next moment an active subscription expires or leaves its grace period: a refresh is due then. */
+  const nextExpiry = computed<number | null>(() => {
+    const now = Date.now()
+    let soonest: number | null = null
+    for (const e of Object.values(entitlements.value)) {
+      if (!e.isActive || !e.subscription) continue
+      for (const at of [e.subscription.expiresAt, e.subscription.gracePeriodExpiresAt]) {
+        const ends = at ? Date.parse(at) : Number.NaN
+        // Only moments still ahead: a host that keeps an old date must not cause a refresh loop.
+        if (ends > now && (soonest === null || ends < soonest)) soonest = ends
+      }
+    }
+    return soonest
+  })
+
+  return {
+    entitlements,
+    entitlementsStatus,
+    entitlementsError,
+    subscriptions,
+    nextExpiry,
+    loadSubscription,
+    refreshEntitlements,
+    /** Listens for entitlements lost (refund, expiry, revocation); removed with the calling scope. */
+    onRevoked: revoked.on,
+  }
+}

@@ -1,0 +1,62 @@
+import { ref, type Ref, type ShallowRef } from 'vue'
+import type { IapClient } from '../../core/client.js'
+import { recoverPendingOrders, type RecoveryReport } from '../../core/recovery.js'
+import type { IapProduct, OrderKind, PendingOrder } from '../../core/types.js'
+import type { TossIapContext } from '../context.js'
+import type { IapOrder } from './orders.js'
+
+export interface RecoveryState {
+  status: 'idle' | 'running' | 'done' | 'failed'
+  lastReport: RecoveryReport | null
+  lastStartedAt: number | null
+  runs: number
+}
+
+interface Deps {
+  orders: Ref<Record<string, IapOrder>>
+  track: (orderId: string, patch: Partial<IapOrder>, completedBy?: 'recovered') => IapOrder
+  products: ShallowRef<IapProduct[]>
+  ensureProducts: (retry?: boolean) => Promise<IapProduct[]>
+}
+
+export function createRecoveryState(client: IapClient, ctx: TossIapContext, deps: Deps) {
+  const recovery = ref<RecoveryState>({ status: 'idle', lastReport: null, lastStartedAt: null, runs: 0 })
+
+  async function describe(listed: PendingOrder): Promise<{ sku: string; kind: OrderKind }> {
+    const known = deps.orders.value[listed.orderId]
+    const sku = listed.sku || known?.sku || ''
+    if (known) return { sku, kind: known.kind }
+    const product = (await deps.ensureProducts(true)).find((p) => p.sku === sku)
+    return { sku, kind: product?.type === 'SUBSCRIPTION' ? 'subscription' : 'one-time' }
+  }
+
+  let running: Promise<RecoveryReport> | null = null
+  /**
+   * Grants and completes every pending order. Always runs, or joins the run under way.
+   * Never rejects: the report says what was completed, what is still pending, and why not.
+   */
+  function recover(): Promise<RecoveryReport> {
+    if (running) return running
+    recovery.value = { ...recovery.value, status: 'running', lastStartedAt: Date.now() }
+    running = recoverPendingOrders(client, {
+      concurrency: ctx.recovery.concurrency,
+      describe,
+      onStep(step) {
+        const { orderId } = step.order
+        const base = deps.orders.value[orderId] ? {} : { sku: step.order.sku, kind: step.kind, source: 'recovery' as const }
+        if (step.phase === 'completed') deps.track(orderId, { ...base, status: 'completed', error: null }, 'recovered')
+        else deps.track(orderId, { ...base, status: step.phase, error: step.error })
+      },
+    })
+      .then((report) => {
+        recovery.value = { ...recovery.value, status: report.error ? 'failed' : 'done', lastReport: report, runs: recovery.value.runs + 1 }
+        return report
+      })
+      .finally(() => {
+        running = null
+      })
+    return running
+  }
+
+  return { recovery, recover }
+}
