@@ -92,3 +92,34 @@ describe('the simulator speaks the bridge protocol the real SDK uses', () => {
     ).toThrow(/not a constant handler/)
   })
 })
+
+describe('the simulator', () => {
+  it('keeps its ledger across page loads when asked to, as Toss does', async () => {
+    const storage = new Map<string, string>()
+    const persist = { storage: { getItem: (k: string) => storage.get(k) ?? null, setItem: (k: string, v: string) => void storage.set(k, v) } }
+    sim = installTossSimulator({ persist })
+    const order = sim.addPaidOrder('gem-100')
+    await IAP.completeProductGrant({ params: { orderId: order.orderId } })
+    sim.uninstall()
+    sim = installTossSimulator({ persist })
+    expect(sim.orders).toEqual([expect.objectContaining({ orderId: order.orderId, completed: true })])
+    const next = sim.addPaidOrder('gem-100')
+    expect(next.orderId).not.toBe(order.orderId)
+    sim.clearLedger()
+    sim.uninstall()
+    sim = installTossSimulator({ persist })
+    expect(sim.orders).toEqual([])
+  })
+
+  it('holds no state across uninstall() without persistence', () => {
+    sim = installTossSimulator()
+    sim.addPaidOrder('gem-100')
+    sim.nextPurchase('cancel')
+    sim.uninstall()
+    expect(window.ReactNativeWebView).toBeUndefined()
+    expect(window.__CONSTANT_HANDLER_MAP).toBeUndefined()
+    sim = installTossSimulator()
+    expect(sim.orders).toEqual([])
+    expect(sim.calls).toEqual([])
+  })
+})

@@ -38,6 +38,11 @@ describe('the server side of SSR', () => {
     expect(await store.purchase('gem-100')).toMatchObject({ status: 'failed', error: { code: 'UNSUPPORTED_ENVIRONMENT', message: expect.stringContaining('server') } })
   })
 
+  it('the simulator refuses to install without a window, with a clear error', async () => {
+    const { installTossSimulator } = await import('../src/testing')
+    expect(() => installTossSimulator()).toThrow(expect.objectContaining({ code: 'UNSUPPORTED_ENVIRONMENT', message: expect.stringContaining('needs a window') }))
+  })
+
   it('reports the server environment and no capabilities', () => {
     expect(detectEnvironment()).toEqual({ kind: 'server', appVersion: null, os: null })
     expect(Object.values(detectCapabilities()).some(Boolean)).toBe(false)

@@ -1,7 +1,7 @@
 import { IAP } from '@apps-in-toss/web-framework'
 import { callWithTimeout } from './bridge.js'
 import { assertCapability, detectCapabilities, detectEnvironment, type IapCapabilities, type IapEnvironment } from './environment.js'
-import { IapError } from './errors.js'
+import { IapError, toIapError } from './errors.js'
 import { createGrantRegistry, type GrantOutcome, type GrantRegistry } from './grants.js'
 import { normalizeHistory, normalizePendingOrders, normalizeProducts, normalizeSubscription } from './normalize.js'
 import { runPurchase, type PurchaseRequest, type PurchaseResult } from './purchase.js'
@@ -24,6 +24,19 @@ export interface IapClientOptions {
   timeouts?: Partial<IapTimeouts>
   /** Sees every grant's own result when it settles, including one that came after its time budget. */
   onGrantSettled?: (order: GrantOrder, outcome: GrantOutcome) => void
+  /** Sees every bridge call start and end (the devtools timeline listens here). */
+  onBridgeCall?: (event: BridgeCallEvent) => void
+}
+
+/** One IAP bridge call (or purchase flow), as it starts and as it ends. */
+export interface BridgeCallEvent {
+  name: string
+  phase: 'start' | 'success' | 'error'
+  /** What was asked: an orderId, a sku, a history key. */
+  detail?: string
+  /** On `success` and `error`. */
+  durationMs?: number
+  error?: IapError
 }
 
 /**
@@ -65,9 +78,26 @@ export function createIapClient(options: IapClientOptions): IapClient {
   }
   const grants = createGrantRegistry(options.grant, options.onGrantSettled)
 
-  async function call<T>(capability: Parameters<typeof assertCapability>[0], name: string, run: () => Promise<unknown>, read: (v: unknown) => T) {
-    assertCapability(capability)
-    return read(await callWithTimeout(name, run, timeouts.call))
+  const observe = options.onBridgeCall ?? (() => {})
+  async function call<T>(
+    capability: Parameters<typeof assertCapability>[0],
+    name: string,
+    run: () => Promise<unknown>,
+    read: (v: unknown) => T,
+    detail?: string,
+  ): Promise<T> {
+    const started = Date.now()
+    observe({ name, phase: 'start', detail })
+    try {
+      assertCapability(capability)
+      const value = read(await callWithTimeout(name, run, timeouts.call))
+      observe({ name, phase: 'success', detail, durationMs: Date.now() - started })
+      return value
+    } catch (error) {
+      const iapError = toIapError(error, { during: name })
+      observe({ name, phase: 'error', detail, durationMs: Date.now() - started, error: iapError })
+      throw iapError
+    }
   }
 
   return {
@@ -79,19 +109,27 @@ export function createIapClient(options: IapClientOptions): IapClient {
     getPendingOrders: () => call('pendingOrders', 'getPendingOrders', () => IAP.getPendingOrders(), normalizePendingOrders),
     async completeProductGrant(orderId) {
       const id = requireId('orderId', orderId)
-      return call('completeProductGrant', 'completeProductGrant', () => IAP.completeProductGrant({ params: { orderId: id } }), (v) => v === true)
+      return call('completeProductGrant', 'completeProductGrant', () => IAP.completeProductGrant({ params: { orderId: id } }), (v) => v === true, id)
     },
     getOrderHistory(opts = {}) {
       const key = opts.key ?? null
       // The 2.10.8 types declare no argument, but hosts page with `{ key }` (the official sample does).
       const fetchPage = IAP.getCompletedOrRefundedOrders as (args?: { key: string }) => Promise<unknown>
-      return call('orderHistory', 'getCompletedOrRefundedOrders', () => (key ? fetchPage({ key }) : fetchPage()), normalizeHistory)
+      return call('orderHistory', 'getCompletedOrRefundedOrders', () => (key ? fetchPage({ key }) : fetchPage()), normalizeHistory, key ?? undefined)
     },
     async getSubscriptionInfo(orderId) {
       const id = requireId('orderId', orderId)
-      return call('subscriptions', 'getSubscriptionInfo', () => IAP.getSubscriptionInfo({ params: { orderId: id } }), normalizeSubscription)
+      return call('subscriptions', 'getSubscriptionInfo', () => IAP.getSubscriptionInfo({ params: { orderId: id } }), normalizeSubscription, id)
     },
-    purchase: (request) => runPurchase(request, { grants, timeouts }),
+    async purchase(request) {
+      const name = request.kind === 'subscription' ? 'createSubscriptionPurchaseOrder' : 'createOneTimePurchaseOrder'
+      const started = Date.now()
+      observe({ name, phase: 'start', detail: request.sku })
+      const result = await runPurchase(request, { grants, timeouts })
+      const ok = result.status === 'success'
+      observe({ name, phase: ok ? 'success' : 'error', detail: request.sku, durationMs: Date.now() - started, ...(!ok && { error: result.error }) })
+      return result
+    },
     grant: (order) => grants.run(order, timeouts.grant),
   }
 }

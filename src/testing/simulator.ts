@@ -54,6 +54,11 @@ export interface SimulatorOptions {
   onAppClose?: () => void
   /** The window to install into. Default: the global `window`. */
   target?: Window
+  /**
+   * Keeps the host's ledger in a storage across page loads, as the real Toss keeps its orders
+   * when the mini-app is closed (the playground uses this). Off by default: tests start empty.
+   */
+  persist?: { storage: Pick<Storage, 'getItem' | 'setItem'>; key?: string }
 }
 
 export interface SimSubscription {
@@ -113,6 +118,8 @@ export interface TossSimulator {
   listenerCount(): number
   /** Purchase event subscriptions the page opened and has not removed. */
   openSubscriptions(): number
+  /** Forgets every order (and the persisted ledger, if any). */
+  clearLedger(): void
   /** Puts the page's globals back as they were and drops all state. */
   uninstall(): void
 }
@@ -184,7 +191,21 @@ export function installTossSimulator(options: SimulatorOptions = {}): TossSimula
   const timers = new Set<ReturnType<typeof setTimeout>>()
   let installed = true
   let seq = 0
-  const stamp = Date.now().toString(36)
+  let stamp = Date.now().toString(36)
+  const persistKey = options.persist?.key ?? 'vue-toss-iap:simulator'
+  try {
+    const saved = JSON.parse(options.persist?.storage.getItem(persistKey) ?? 'null') as { orders?: SimOrder[]; seq?: number; stamp?: string } | null
+    if (saved && Array.isArray(saved.orders)) {
+      ledger.push(...saved.orders)
+      seq = saved.seq ?? ledger.length
+      stamp = saved.stamp ?? stamp
+    }
+  } catch {
+    // A corrupt saved ledger starts empty.
+  }
+  const save = () => {
+    if (options.persist) options.persist.storage.setItem(persistKey, JSON.stringify({ orders: ledger, seq, stamp }))
+  }
 
   const constants: Record<string, unknown> = {}
   const syncConstants = () => {
@@ -213,12 +234,12 @@ export function installTossSimulator(options: SimulatorOptions = {}): TossSimula
     if (ms > 0) {
       const t = setTimeout(() => {
         timers.delete(t)
-        if (installed) fn()
+        if (installed) (fn(), save())
       }, ms)
       timers.add(t)
     } else {
       void Promise.resolve().then(() => {
-        if (installed) fn()
+        if (installed) (fn(), save())
       })
     }
   }
@@ -434,19 +455,23 @@ export function installTossSimulator(options: SimulatorOptions = {}): TossSimula
     addPaidOrder(sku) {
       const product = products.find((p) => p.sku === sku)
       if (!product) throw new IapError('INVALID_PRODUCT_ID', `the simulator's catalogue has no ${sku}`)
-      return createOrder(sku, product.type === 'SUBSCRIPTION' ? 'subscription' : 'one-time')
+      const order = createOrder(sku, product.type === 'SUBSCRIPTION' ? 'subscription' : 'one-time')
+      save()
+      return order
     },
     refund(orderId) {
       const order = requireOrder(orderId)
       order.refunded = true
       order.refundedAt = new Date().toISOString()
       if (order.subscription) Object.assign(order.subscription, { status: 'REVOKED', isAccessible: false, isAutoRenew: false })
+      save()
     },
     setSubscription(orderId, patch) {
       const order = requireOrder(orderId)
       if (!order.subscription) throw new IapError('INVALID_ARGUMENT', `order ${orderId} is not a subscription`)
       const status = patch.status ?? order.subscription.status
       Object.assign(order.subscription, { isAccessible: ACCESSIBLE.has(status) }, patch)
+      save()
     },
     configure(patch) {
       Object.assign(settings, Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)))
@@ -457,6 +482,10 @@ export function installTossSimulator(options: SimulatorOptions = {}): TossSimula
       return Object.values(events).reduce((n, list) => n + (list?.length ?? 0), 0)
     },
     openSubscriptions: () => subscriptions.size,
+    clearLedger() {
+      ledger.length = 0
+      save()
+    },
     uninstall() {
       if (!installed) return
       installed = false

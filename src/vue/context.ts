@@ -1,6 +1,6 @@
 import type { InjectionKey } from 'vue'
 import type { IapCache } from '../core/cache.js'
-import type { IapClient } from '../core/client.js'
+import type { BridgeCallEvent, IapClient } from '../core/client.js'
 import type { ServerEntitlement } from '../core/entitlements.js'
 import type { GrantOutcome } from '../core/grants.js'
 import type { GrantOrder } from '../core/types.js'
@@ -35,6 +35,8 @@ export interface TossIapContext {
   cache: IapCache
   /** The store listens here for grants that settle after their purchase ended. */
   grantSettled?: (order: GrantOrder, outcome: GrantOutcome) => void
+  /** The devtools timeline listens here (development builds only). */
+  onBridgeCall?: (event: BridgeCallEvent) => void
 }
 
 export const TOSS_IAP_KEY: InjectionKey<TossIapContext> = Symbol(process.env.NODE_ENV !== 'production' ? 'vue-toss-iap' : '')

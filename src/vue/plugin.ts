@@ -67,6 +67,7 @@ export function createTossIap(options: TossIapOptions): Plugin {
           grant: options.grant,
           timeouts: options.timeouts,
           onGrantSettled: (order, outcome) => ctx.grantSettled?.(order, outcome),
+          onBridgeCall: (event) => ctx.onBridgeCall?.(event),
         }),
       }
       app.provide(TOSS_IAP_KEY, ctx)
@@ -106,6 +107,11 @@ export function createTossIap(options: TossIapOptions): Plugin {
         )
       })
       app.onUnmount(() => scope.stop())
+      // Development builds only: bundlers drop this branch, and the devtools code with it, when
+      // they replace process.env.NODE_ENV with "production".
+      if (process.env.NODE_ENV !== 'production') {
+        void import('./devtools.js').then(({ installDevtools }) => installDevtools(app, store, ctx)).catch(() => {})
+      }
       store.start({ recover: recovery.onInstall, entitlements: entitlements.refreshOnInstall })
     },
   }

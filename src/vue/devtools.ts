@@ -1,0 +1,111 @@
+import { setupDevtoolsPlugin } from '@vue/devtools-api'
+import type { App } from 'vue'
+import type { BridgeCallEvent } from '../core/client.js'
+import type { TossIapContext } from './context.js'
+import type { IapStore } from './store.js'
+
+// Loaded only in development builds (see plugin.ts): a timeline of every bridge call and order
+// transition, and an inspector of orders and entitlements.
+
+const LAYER = 'toss-iap'
+const INSPECTOR = 'toss-iap'
+const BLUE = 0x3182f6
+const RED = 0xf04452
+
+type DevtoolsApi = Parameters<Parameters<typeof setupDevtoolsPlugin>[1]>[0]
+export type SetupDevtools = (descriptor: Parameters<typeof setupDevtoolsPlugin>[0], setup: (api: DevtoolsApi) => void) => unknown
+
+export function installDevtools(app: App, store: IapStore, ctx: TossIapContext, setup: SetupDevtools = setupDevtoolsPlugin) {
+  setup(
+    {
+      id: 'vue-toss-iap',
+      label: 'Toss IAP',
+      packageName: 'vue-toss-iap',
+      homepage: 'https://github.com/vue-toss-iap/vue-toss-iap',
+      componentStateTypes: [],
+      app: app as never,
+    },
+    (api) => {
+      api.addTimelineLayer({ id: LAYER, label: 'Toss IAP', color: BLUE })
+      api.addInspector({ id: INSPECTOR, label: 'Toss IAP', icon: 'payments', treeFilterPlaceholder: 'orderId or sku' })
+      const refresh = () => {
+        api.sendInspectorTree(INSPECTOR)
+        api.sendInspectorState(INSPECTOR)
+      }
+
+      ctx.onBridgeCall = (event: BridgeCallEvent) => {
+        api.addTimelineEvent({
+          layerId: LAYER,
+          event: {
+            time: api.now(),
+            title: event.name,
+            subtitle: [event.phase, event.detail].filter(Boolean).join(' '),
+            logType: event.phase === 'error' ? 'error' : 'default',
+            groupId: `${event.name}:${event.detail ?? ''}`,
+            data: { ...event, error: event.error && { code: event.error.code, message: event.error.message } },
+          },
+        })
+      }
+      store.onOrderEvent((event) => {
+        const orderId = 'order' in event ? event.order.orderId : undefined
+        api.addTimelineEvent({
+          layerId: LAYER,
+          event: {
+            time: api.now(),
+            title: `order ${event.type}`,
+            subtitle: orderId ?? ('sku' in event ? event.sku : ''),
+            logType: event.type === 'failed' || event.type === 'pending' ? 'warning' : 'default',
+            ...(orderId && { groupId: orderId }),
+            data: 'order' in event ? { order: event.order } : { sku: event.sku, code: event.error.code, message: event.error.message },
+          },
+        })
+        refresh()
+      })
+      store.onRevoked((event) => {
+        api.addTimelineEvent({
+          layerId: LAYER,
+          event: { time: api.now(), title: 'entitlement revoked', subtitle: `${event.sku}: ${event.reason}`, logType: 'warning', data: event },
+        })
+        refresh()
+      })
+
+      api.on.getInspectorTree((payload) => {
+        if (payload.app !== app || payload.inspectorId !== INSPECTOR) return
+        const filter = payload.filter.toLowerCase()
+        const match = (...texts: string[]) => !filter || texts.some((t) => t.toLowerCase().includes(filter))
+        const orders = Object.values(store.orders).filter((o) => match(o.orderId, o.sku))
+        const entitlements = Object.values(store.entitlements).filter((e) => match(e.sku, e.orderId ?? ''))
+        payload.rootNodes = [
+          {
+            id: 'orders',
+            label: `Orders (${orders.length})`,
+            children: orders.map((o) => ({
+              id: `order:${o.orderId}`,
+              label: o.orderId,
+              tags: [{ label: o.status, textColor: 0xffffff, backgroundColor: o.status === 'pending' ? RED : BLUE }],
+            })),
+          },
+          {
+            id: 'entitlements',
+            label: `Entitlements (${entitlements.length})`,
+            children: entitlements.map((e) => ({
+              id: `entitlement:${e.sku}`,
+              label: e.sku,
+              tags: [{ label: e.isActive ? 'active' : 'inactive', textColor: 0xffffff, backgroundColor: e.isActive ? BLUE : RED }],
+            })),
+          },
+        ]
+      })
+      api.on.getInspectorState((payload) => {
+        if (payload.app !== app || payload.inspectorId !== INSPECTOR) return
+        const [kind, key] = payload.nodeId.split(/:(.*)/s)
+        const record = kind === 'order' ? store.orders[key ?? ''] : kind === 'entitlement' ? store.entitlements[key ?? ''] : undefined
+        if (!record) {
+          payload.state = { recovery: [{ key: 'state', value: store.recovery }], environment: [{ key: 'environment', value: store.environment }] }
+          return
+        }
+        payload.state = { [kind as string]: Object.entries(record).map(([k, value]) => ({ key: k, value })) }
+      })
+    },
+  )
+}

@@ -1,0 +1,84 @@
+import { enableAutoUnmount } from '@vue/test-utils'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { getCurrentInstance } from 'vue'
+import { usePurchase } from '../src'
+import { installTossSimulator, type TossSimulator } from '../src/testing'
+import { TOSS_IAP_KEY } from '../src/vue/context'
+import { installDevtools, type SetupDevtools } from '../src/vue/devtools'
+import { createTestServer, mountWithIap } from './helpers'
+
+enableAutoUnmount(afterEach)
+
+let sim: TossSimulator
+beforeEach(() => {
+  sim = installTossSimulator()
+})
+afterEach(() => sim.uninstall())
+
+/** A devtools stand-in that records what the plugin tells it, and answers its hooks on demand. */
+function recordingDevtools() {
+  const timeline: Array<{ title: string; subtitle?: string; groupId?: string }> = []
+  const layers: unknown[] = []
+  const inspectors: unknown[] = []
+  const hooks: Record<string, (payload: any) => void> = {}
+  let descriptor: any
+  const setup: SetupDevtools = (d, fn) => {
+    descriptor = d
+    fn({
+      addTimelineLayer: (l: unknown) => layers.push(l),
+      addInspector: (i: unknown) => inspectors.push(i),
+      addTimelineEvent: ({ event }: any) => timeline.push(event),
+      sendInspectorTree() {},
+      sendInspectorState() {},
+      now: () => Date.now(),
+      on: {
+        getInspectorTree: (h: any) => (hooks.tree = h),
+        getInspectorState: (h: any) => (hooks.state = h),
+      },
+    } as any)
+  }
+  return { setup, timeline, layers, inspectors, hooks, descriptor: () => descriptor }
+}
+
+describe('Vue devtools', () => {
+  it('records every bridge call and order transition on a "Toss IAP" timeline, and inspects orders and entitlements', async () => {
+    const devtools = recordingDevtools()
+    const server = createTestServer()
+    const { result, store, wrapper } = mountWithIap(
+      () => {
+        const instance = getCurrentInstance()!
+        return { buy: usePurchase('remove-ads'), app: instance.appContext.app, ctx: instance.appContext.provides[TOSS_IAP_KEY as symbol] }
+      },
+      { grant: server.grant, recovery: { onInstall: false }, entitlements: { refreshOnInstall: false } },
+    )
+    void wrapper
+    installDevtools(result.app, store, result.ctx, devtools.setup)
+    expect(devtools.descriptor()).toMatchObject({ id: 'vue-toss-iap', label: 'Toss IAP', app: result.app })
+    expect(devtools.layers).toEqual([expect.objectContaining({ id: 'toss-iap', label: 'Toss IAP' })])
+    expect(devtools.inspectors).toEqual([expect.objectContaining({ id: 'toss-iap', label: 'Toss IAP' })])
+
+    await store.loadProducts()
+    const outcome = await result.buy.purchase()
+    const titles = devtools.timeline.map((e) => `${e.title} ${e.subtitle}`)
+    expect(titles).toEqual([
+      'getProductItemList start',
+      'getProductItemList success',
+      'createOneTimePurchaseOrder start remove-ads',
+      'order granting ' + outcome.orderId,
+      'order granted ' + outcome.orderId,
+      'createOneTimePurchaseOrder success remove-ads',
+      'completeProductGrant start ' + outcome.orderId,
+      'completeProductGrant success ' + outcome.orderId,
+      'order completed ' + outcome.orderId,
+    ])
+
+    const tree: any = { app: result.app, inspectorId: 'toss-iap', filter: '', rootNodes: [] }
+    devtools.hooks.tree!(tree)
+    expect(tree.rootNodes.map((n: any) => n.label)).toEqual(['Orders (1)', 'Entitlements (1)'])
+    expect(tree.rootNodes[0].children[0]).toMatchObject({ id: `order:${outcome.orderId}`, tags: [expect.objectContaining({ label: 'completed' })] })
+    expect(tree.rootNodes[1].children[0]).toMatchObject({ id: 'entitlement:remove-ads', tags: [expect.objectContaining({ label: 'active' })] })
+    const state: any = { app: result.app, inspectorId: 'toss-iap', nodeId: `order:${outcome.orderId}` }
+    devtools.hooks.state!(state)
+    expect(state.state.order).toContainEqual({ key: 'status', value: 'completed' })
+  })
+})
