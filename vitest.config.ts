@@ -1,21 +1,7 @@
-import { existsSync } from 'node:fs'
 import vue from '@vitejs/plugin-vue'
 import { playwright } from '@vitest/browser-playwright'
 import { defineConfig } from 'vitest/config'
-
-// Browser tests run in the system Chromium (a test tool's own browser download does not work on
-// our machines). Set CHROMIUM_PATH to use another binary.
-function chromium(): string {
-  const candidates = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome']
-  const found = candidates.find((p): p is string => !!p && existsSync(p))
-  if (!found) {
-    throw new Error(
-      'vue-toss-iap: no Chromium found for the browser tests. Install one with `apt-get install -y chromium` ' +
-        '(Debian/Ubuntu) or set CHROMIUM_PATH to a Chromium or Chrome binary.',
-    )
-  }
-  return found
-}
+import { CHROMIUM_ARGS, chromiumPath } from './test/chromium'
 
 export default defineConfig({
   plugins: [vue()],
@@ -30,8 +16,19 @@ export default defineConfig({
           environment: 'happy-dom',
           setupFiles: ['test/setup.ts'],
           include: ['test/**/*.test.ts'],
-          exclude: ['test/browser/**'],
+          exclude: ['test/browser/**', 'test/e2e/**'],
           typecheck: { enabled: true, include: ['test/**/*.test-d.ts'], tsconfig: './tsconfig.json' },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          // The playground served by Vite, driven in the system Chromium by Playwright.
+          name: 'e2e',
+          environment: 'node',
+          include: ['test/e2e/**/*.test.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
         },
       },
       {
@@ -48,9 +45,9 @@ export default defineConfig({
               launchOptions: {
                 // A getter, so that a run of the unit project alone does not need a browser.
                 get executablePath() {
-                  return chromium()
+                  return chromiumPath()
                 },
-                args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+                args: CHROMIUM_ARGS,
               },
             }),
             instances: [{ browser: 'chromium' }],

@@ -42,7 +42,9 @@ describe('the product cache', () => {
   it('replaces the cached list with what Toss answers', async () => {
     await visit()
     sim.uninstall()
-    sim = installTossSimulator({ products: [{ sku: 'new', type: 'CONSUMABLE', displayName: 'New', displayAmount: '1원', iconUrl: '', description: '' }] })
+    sim = installTossSimulator({
+      products: [{ sku: 'new', type: 'CONSUMABLE', displayName: 'New', displayAmount: '1원', iconUrl: '', description: '' }],
+    })
     const { result } = mountWithIap(() => useProducts(), { grant: server.grant, ...quiet })
     expect(result.products.value).toHaveLength(3)
     await flushPromises()
@@ -119,7 +121,11 @@ describe('createCache', () => {
     const cache = createCache({ storage: localStorage })
     cache.write('x', { a: 1 })
     let seen: unknown
-    cache.read('x', (raw) => raw as { a: number }, (e) => (seen = e.value))
+    cache.read(
+      'x',
+      (raw) => raw as { a: number },
+      (e) => (seen = e.value),
+    )
     expect(seen).toEqual({ a: 1 })
   })
 })

@@ -33,12 +33,36 @@ describe('environment and capabilities', () => {
   })
 
   it.each([
-    ['android', '5.218.9', { products: false, purchase: false, completeProductGrant: false, pendingOrders: false, orderHistory: false, subscriptions: false }],
-    ['android', '5.231.0', { products: true, purchase: false, completeProductGrant: false, pendingOrders: false, orderHistory: true, subscriptions: false }],
-    ['android', '5.233.0', { products: true, purchase: true, completeProductGrant: true, pendingOrders: false, orderHistory: true, subscriptions: false }],
-    ['ios', '5.231.0', { products: true, purchase: true, completeProductGrant: false, pendingOrders: true, orderHistory: true, subscriptions: false }],
-    ['android', '5.248.0', { products: true, purchase: true, completeProductGrant: true, pendingOrders: true, orderHistory: true, subscriptions: true }],
-    ['ios', '5.248.0', { products: true, purchase: true, completeProductGrant: true, pendingOrders: true, orderHistory: true, subscriptions: false }],
+    [
+      'android',
+      '5.218.9',
+      { products: false, purchase: false, completeProductGrant: false, pendingOrders: false, orderHistory: false, subscriptions: false },
+    ],
+    [
+      'android',
+      '5.231.0',
+      { products: true, purchase: false, completeProductGrant: false, pendingOrders: false, orderHistory: true, subscriptions: false },
+    ],
+    [
+      'android',
+      '5.233.0',
+      { products: true, purchase: true, completeProductGrant: true, pendingOrders: false, orderHistory: true, subscriptions: false },
+    ],
+    [
+      'ios',
+      '5.231.0',
+      { products: true, purchase: true, completeProductGrant: false, pendingOrders: true, orderHistory: true, subscriptions: false },
+    ],
+    [
+      'android',
+      '5.248.0',
+      { products: true, purchase: true, completeProductGrant: true, pendingOrders: true, orderHistory: true, subscriptions: true },
+    ],
+    [
+      'ios',
+      '5.248.0',
+      { products: true, purchase: true, completeProductGrant: true, pendingOrders: true, orderHistory: true, subscriptions: false },
+    ],
   ] as const)('on %s %s follows the minimum-version table', (os, appVersion, expected) => {
     sim = installTossSimulator({ os, appVersion })
     expect(detectCapabilities()).toEqual(expected)
@@ -65,7 +89,10 @@ describe('bridge calls', () => {
 
   it('fails fast with UNSUPPORTED_APP_VERSION on an old app instead of resolving undefined', async () => {
     const { client, sim } = setup({ appVersion: '5.210.0' })
-    await expect(client.getProducts()).rejects.toMatchObject({ code: 'UNSUPPORTED_APP_VERSION', message: expect.stringMatching(/^\[vue-toss-iap\] products needs Toss 5\.219\.0/) })
+    await expect(client.getProducts()).rejects.toMatchObject({
+      code: 'UNSUPPORTED_APP_VERSION',
+      message: expect.stringMatching(/^\[vue-toss-iap\] products needs Toss 5\.219\.0/),
+    })
     await expect(client.getPendingOrders()).rejects.toMatchObject({ code: 'UNSUPPORTED_APP_VERSION' })
     expect(sim.calls).toHaveLength(0)
   })
@@ -132,7 +159,9 @@ describe('bridge calls', () => {
     sim.failNext('iapGetProductItemList', {
       respond: { products: [{ type: 'CONSUMABLE' }, { sku: 'x', type: 'WEIRD' }, { sku: 'ok', type: 'CONSUMABLE', displayName: 7 }, null] },
     })
-    expect(await client.getProducts()).toEqual([{ sku: 'ok', type: 'CONSUMABLE', displayName: 'ok', displayAmount: '', iconUrl: '', description: '' }])
+    expect(await client.getProducts()).toEqual([
+      { sku: 'ok', type: 'CONSUMABLE', displayName: 'ok', displayAmount: '', iconUrl: '', description: '' },
+    ])
   })
 
   it('reads pending orders from `orders`, from `orderIds`, and `{}` as none', async () => {
@@ -265,7 +294,12 @@ describe('one purchase as one promise', () => {
     const answers: unknown[] = []
     const result = await client.purchase({ sku: 'gem-100', onGrantAnswer: (_, o) => answers.push(o) })
     expect(result).toMatchObject({ status: 'unfinished', granted: false })
-    expect(answers).toEqual([{ granted: false, error: expect.objectContaining({ code: 'GRANT_FAILED', cause: expect.objectContaining({ message: 'server is down' }) }) }])
+    expect(answers).toEqual([
+      {
+        granted: false,
+        error: expect.objectContaining({ code: 'GRANT_FAILED', cause: expect.objectContaining({ message: 'server is down' }) }),
+      },
+    ])
     expect(s.pendingOrders()[0]!.grantAnswers).toEqual([false])
   })
 
@@ -320,7 +354,10 @@ describe('one purchase as one promise', () => {
   it('aborts through an AbortSignal, before and during the sheet', async () => {
     const early = new AbortController()
     early.abort()
-    expect(await client.purchase({ sku: 'gem-100', signal: early.signal })).toMatchObject({ status: 'canceled', error: { code: 'ABORTED' } })
+    expect(await client.purchase({ sku: 'gem-100', signal: early.signal })).toMatchObject({
+      status: 'canceled',
+      error: { code: 'ABORTED' },
+    })
     expect(s.calls).toHaveLength(0)
     s.nextPurchase('hang')
     const controller = new AbortController()
@@ -364,7 +401,10 @@ describe('one purchase as one promise', () => {
     await flush()
     const order = s.orders[0]!
     const eventId = s.callsTo('requestOneTimePurchase')[0]!.eventId
-    window.__GRANITE_NATIVE_EMITTER!.emit(`requestOneTimePurchase/onEvent/${eventId}`, { type: 'success', data: { orderId: order.orderId } })
+    window.__GRANITE_NATIVE_EMITTER!.emit(`requestOneTimePurchase/onEvent/${eventId}`, {
+      type: 'success',
+      data: { orderId: order.orderId },
+    })
     expect(await result).toMatchObject({ status: 'unfinished', granted: false, error: { code: 'INVALID_RESPONSE' } })
   })
 

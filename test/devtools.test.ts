@@ -75,8 +75,14 @@ describe('Vue devtools', () => {
     const tree: any = { app: result.app, inspectorId: 'toss-iap', filter: '', rootNodes: [] }
     devtools.hooks.tree!(tree)
     expect(tree.rootNodes.map((n: any) => n.label)).toEqual(['Orders (1)', 'Entitlements (1)'])
-    expect(tree.rootNodes[0].children[0]).toMatchObject({ id: `order:${outcome.orderId}`, tags: [expect.objectContaining({ label: 'completed' })] })
-    expect(tree.rootNodes[1].children[0]).toMatchObject({ id: 'entitlement:remove-ads', tags: [expect.objectContaining({ label: 'active' })] })
+    expect(tree.rootNodes[0].children[0]).toMatchObject({
+      id: `order:${outcome.orderId}`,
+      tags: [expect.objectContaining({ label: 'completed' })],
+    })
+    expect(tree.rootNodes[1].children[0]).toMatchObject({
+      id: 'entitlement:remove-ads',
+      tags: [expect.objectContaining({ label: 'active' })],
+    })
     const state: any = { app: result.app, inspectorId: 'toss-iap', nodeId: `order:${outcome.orderId}` }
     devtools.hooks.state!(state)
     expect(state.state.order).toContainEqual({ key: 'status', value: 'completed' })

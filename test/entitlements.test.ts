@@ -29,7 +29,9 @@ function ownedBefore(sku: string) {
 
 describe('useEntitlement', () => {
   it('owns a non-consumable from the moment its purchase is granted, then from the history', async () => {
-    const { result, store } = mountWithIap(() => ({ buy: usePurchase('remove-ads'), owned: useEntitlement('remove-ads') }), { grant: server.grant })
+    const { result, store } = mountWithIap(() => ({ buy: usePurchase('remove-ads'), owned: useEntitlement('remove-ads') }), {
+      grant: server.grant,
+    })
     await store.whenReady()
     expect(result.owned.isActive.value).toBe(false)
     expect(result.owned.entitlement.value).toMatchObject({ isActive: false, source: 'history', orderId: null })
@@ -57,7 +59,9 @@ describe('useEntitlement', () => {
     await result.refresh()
     await result.refresh()
     expect(result.isActive.value).toBe(false)
-    expect(revoked).toEqual([expect.objectContaining({ sku: 'remove-ads', reason: 'refunded', previous: expect.objectContaining({ isActive: true }) })])
+    expect(revoked).toEqual([
+      expect.objectContaining({ sku: 'remove-ads', reason: 'refunded', previous: expect.objectContaining({ isActive: true }) }),
+    ])
   })
 
   it.each([
@@ -99,7 +103,10 @@ describe('useEntitlement', () => {
     const order = ownedBefore('premium-monthly')
     sim.setSubscription(order.orderId, { expiresAt: new Date(Date.now() + 60_000).toISOString() })
     const revoked: RevokedEvent[] = []
-    const { result, store } = mountWithIap(() => useEntitlement('premium-monthly'), { grant: server.grant, onRevoked: (e) => revoked.push(e) })
+    const { result, store } = mountWithIap(() => useEntitlement('premium-monthly'), {
+      grant: server.grant,
+      onRevoked: (e) => revoked.push(e),
+    })
     await vi.waitFor(() => expect(store.isReady).toBe(true))
     await flushPromises()
     expect(result.isActive.value).toBe(true)
@@ -187,7 +194,11 @@ describe('useEntitlement', () => {
 describe('useSubscription', () => {
   it('reads the state of one subscription order', async () => {
     const order = ownedBefore('premium-monthly')
-    const { result } = mountWithIap(() => useSubscription(order.orderId), { grant: server.grant, recovery: { onInstall: false }, entitlements: { refreshOnInstall: false } })
+    const { result } = mountWithIap(() => useSubscription(order.orderId), {
+      grant: server.grant,
+      recovery: { onInstall: false },
+      entitlements: { refreshOnInstall: false },
+    })
     expect(result.isLoading.value).toBe(true)
     await flushPromises()
     expect(result.status.value).toBe('ACTIVE')
@@ -201,7 +212,11 @@ describe('useSubscription', () => {
   it('treats {} and undefined as unknown, never as access', async () => {
     const order = ownedBefore('premium-monthly')
     sim.failNext('getSubscriptionInfo', { respond: {} })
-    const { result } = mountWithIap(() => useSubscription(order.orderId), { grant: server.grant, recovery: { onInstall: false }, entitlements: { refreshOnInstall: false } })
+    const { result } = mountWithIap(() => useSubscription(order.orderId), {
+      grant: server.grant,
+      recovery: { onInstall: false },
+      entitlements: { refreshOnInstall: false },
+    })
     await flushPromises()
     expect(result.info.value).toBeNull()
     expect(result.status.value).toBe('UNKNOWN')
@@ -217,7 +232,11 @@ describe('useSubscription', () => {
     const b = ownedBefore('premium-monthly')
     sim.setSubscription(b.orderId, { status: 'EXPIRED' })
     const id = ref<string | null>(null)
-    const { result } = mountWithIap(() => useSubscription(id), { grant: server.grant, recovery: { onInstall: false }, entitlements: { refreshOnInstall: false } })
+    const { result } = mountWithIap(() => useSubscription(id), {
+      grant: server.grant,
+      recovery: { onInstall: false },
+      entitlements: { refreshOnInstall: false },
+    })
     expect(result.status.value).toBe('UNKNOWN')
     id.value = a.orderId
     await flushPromises()
@@ -237,7 +256,11 @@ describe('useOrderHistory', () => {
     sim.uninstall()
     sim = installTossSimulator({ historyPageSize: 3 })
     const ids = Array.from({ length: 8 }, () => ownedBefore('gem-100').orderId)
-    const { result } = mountWithIap(() => useOrderHistory(), { grant: server.grant, recovery: { onInstall: false }, entitlements: { refreshOnInstall: false } })
+    const { result } = mountWithIap(() => useOrderHistory(), {
+      grant: server.grant,
+      recovery: { onInstall: false },
+      entitlements: { refreshOnInstall: false },
+    })
     await flushPromises()
     expect(result.orders.value).toHaveLength(3)
     expect(result.hasNext.value).toBe(true)
@@ -251,10 +274,27 @@ describe('useOrderHistory', () => {
     expect(new Set(result.orders.value.map((o) => o.orderId)).size).toBe(8)
   })
 
+  it('picks up an order completed while it is shown', async () => {
+    const { result, store } = mountWithIap(() => ({ history: useOrderHistory(), buy: usePurchase('gem-100') }), {
+      grant: server.grant,
+      recovery: { onInstall: false },
+      entitlements: { refreshOnInstall: false },
+    })
+    await flushPromises()
+    expect(result.history.orders.value).toEqual([])
+    const outcome = await result.buy.purchase()
+    await vi.waitFor(() => expect(result.history.orders.value.map((o) => o.orderId)).toEqual([outcome.orderId]))
+    expect(store.history.status).toBe('success')
+  })
+
   it('shows refunds, and a refresh that fails keeps what was there', async () => {
     const a = ownedBefore('remove-ads')
     sim.refund(a.orderId)
-    const { result } = mountWithIap(() => useOrderHistory(), { grant: server.grant, recovery: { onInstall: false }, entitlements: { refreshOnInstall: false } })
+    const { result } = mountWithIap(() => useOrderHistory(), {
+      grant: server.grant,
+      recovery: { onInstall: false },
+      entitlements: { refreshOnInstall: false },
+    })
     await flushPromises()
     expect(result.orders.value).toEqual([expect.objectContaining({ orderId: a.orderId, status: 'REFUNDED' })])
     sim.failNext('getCompletedOrRefundedOrders', { respond: undefined })

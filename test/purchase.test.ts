@@ -54,7 +54,12 @@ describe('usePurchase', () => {
     expect(result.order.value).toMatchObject({ sku: 'gem-100', kind: 'one-time', source: 'purchase', status: 'granting' })
     release()
     const outcome = await done
-    expect(outcome).toMatchObject({ status: 'completed', orderId: sim.orders[0]!.orderId, error: null, receipt: { displayName: '보석 100개' } })
+    expect(outcome).toMatchObject({
+      status: 'completed',
+      orderId: sim.orders[0]!.orderId,
+      error: null,
+      receipt: { displayName: '보석 100개' },
+    })
     expect(result.status.value).toBe('completed')
     expect(result.isPending.value).toBe(false)
     expect(result.error.value).toBeNull()
@@ -75,7 +80,10 @@ describe('usePurchase', () => {
 
   it('buys a subscription with its offer and passes the subscriptionId to the grant', async () => {
     const offerId = ref<string | null>('trial-7d')
-    const { result } = mountWithIap(() => useSubscriptionPurchase('premium-monthly', { offerId }), { grant: server.grant, recovery: noRecovery })
+    const { result } = mountWithIap(() => useSubscriptionPurchase('premium-monthly', { offerId }), {
+      grant: server.grant,
+      recovery: noRecovery,
+    })
     expect(await result.purchase()).toMatchObject({ status: 'completed' })
     expect(sim.callsTo('requestSubscriptionPurchase')[0]!.args).toEqual({ sku: 'premium-monthly', offerId: 'trial-7d' })
     expect(server.calls[0]).toMatchObject({ kind: 'subscription', subscriptionId: sim.orders[0]!.subscriptionId })
@@ -101,7 +109,10 @@ describe('usePurchase', () => {
 
   it('runs one purchase at a time in the whole app: a second resolves PURCHASE_IN_PROGRESS and opens no sheet', async () => {
     sim.nextPurchase('hang')
-    const { result, store } = mountWithIap(() => ({ a: usePurchase('gem-100'), b: usePurchase('remove-ads') }), { grant: server.grant, recovery: noRecovery })
+    const { result, store } = mountWithIap(() => ({ a: usePurchase('gem-100'), b: usePurchase('remove-ads') }), {
+      grant: server.grant,
+      recovery: noRecovery,
+    })
     void result.a.purchase()
     await flushPromises()
     expect(store.activePurchase).toMatchObject({ sku: 'gem-100' })
@@ -281,4 +292,3 @@ describe('money rules', () => {
     expect(sim.calls.filter((c) => c.type === 'addEventListener')).toHaveLength(0)
   })
 })
-

@@ -187,7 +187,10 @@ describe('recovery on return to the foreground', () => {
 
 describe('useProducts', () => {
   it('loads once for many components and shares the list', async () => {
-    const { result } = mountWithIap(() => Array.from({ length: 5 }, () => useProducts()), { grant: server.grant, recovery: { onInstall: false } })
+    const { result } = mountWithIap(() => Array.from({ length: 5 }, () => useProducts()), {
+      grant: server.grant,
+      recovery: { onInstall: false },
+    })
     expect(result[0]!.isLoading.value).toBe(true)
     await flushPromises()
     expect(sim.callsTo('iapGetProductItemList')).toHaveLength(1)

@@ -43,7 +43,9 @@ describe('the simulator speaks the bridge protocol the real SDK uses', () => {
     expect(granted).toHaveLength(1)
     const order = sim.order(granted[0]!)!
     expect(order).toMatchObject({ sku: 'gem-100', kind: 'one-time', paid: true, grantAnswers: [true], completed: true, refunded: false })
-    expect(events).toEqual([{ type: 'success', data: expect.objectContaining({ orderId: order.orderId, displayName: '보석 100개', currency: 'KRW' }) }])
+    expect(events).toEqual([
+      { type: 'success', data: expect.objectContaining({ orderId: order.orderId, displayName: '보석 100개', currency: 'KRW' }) },
+    ])
     expect(sim.callsTo('requestOneTimePurchase').map((c) => c.type)).toEqual(['addEventListener', 'removeEventListener'])
     expect(sim.callsTo('processProductGrant')[0]!.args).toEqual([{ orderId: order.orderId, isProductGranted: true }])
     expect(sim.pendingOrders()).toEqual([])
@@ -96,7 +98,9 @@ describe('the simulator speaks the bridge protocol the real SDK uses', () => {
 describe('the simulator', () => {
   it('keeps its ledger across page loads when asked to, as Toss does', async () => {
     const storage = new Map<string, string>()
-    const persist = { storage: { getItem: (k: string) => storage.get(k) ?? null, setItem: (k: string, v: string) => void storage.set(k, v) } }
+    const persist = {
+      storage: { getItem: (k: string) => storage.get(k) ?? null, setItem: (k: string, v: string) => void storage.set(k, v) },
+    }
     sim = installTossSimulator({ persist })
     const order = sim.addPaidOrder('gem-100')
     await IAP.completeProductGrant({ params: { orderId: order.orderId } })

@@ -21,7 +21,9 @@ describe('the server side of SSR', () => {
       },
     })
     const pinia = createPinia()
-    const app = createSSRApp(Page).use(pinia).use(createTossIap({ grant: (o) => (grants.push(o), true) }))
+    const app = createSSRApp(Page)
+      .use(pinia)
+      .use(createTossIap({ grant: (o) => (grants.push(o), true) }))
     expect(await renderToString(app)).toBe('<p>server:idle:0:false</p>')
     const store = useIapStore(pinia)
     expect(await store.whenReady()).toBeNull()
@@ -33,14 +35,21 @@ describe('the server side of SSR', () => {
 
   it('answers purchase() with UNSUPPORTED_ENVIRONMENT instead of throwing', async () => {
     const pinia = createPinia()
-    const app = createSSRApp({ render: () => null }).use(pinia).use(createTossIap({ grant: () => true }))
+    const app = createSSRApp({ render: () => null })
+      .use(pinia)
+      .use(createTossIap({ grant: () => true }))
     const store = app.runWithContext(() => useIapStore())
-    expect(await store.purchase('gem-100')).toMatchObject({ status: 'failed', error: { code: 'UNSUPPORTED_ENVIRONMENT', message: expect.stringContaining('server') } })
+    expect(await store.purchase('gem-100')).toMatchObject({
+      status: 'failed',
+      error: { code: 'UNSUPPORTED_ENVIRONMENT', message: expect.stringContaining('server') },
+    })
   })
 
   it('the simulator refuses to install without a window, with a clear error', async () => {
     const { installTossSimulator } = await import('../src/testing')
-    expect(() => installTossSimulator()).toThrow(expect.objectContaining({ code: 'UNSUPPORTED_ENVIRONMENT', message: expect.stringContaining('needs a window') }))
+    expect(() => installTossSimulator()).toThrow(
+      expect.objectContaining({ code: 'UNSUPPORTED_ENVIRONMENT', message: expect.stringContaining('needs a window') }),
+    )
   })
 
   it('reports the server environment and no capabilities', () => {

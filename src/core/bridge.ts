@@ -87,4 +87,3 @@ export function callWithTimeout<T>(name: string, call: () => Promise<T>, timeout
     )
   })
 }
-

@@ -109,17 +109,35 @@ export function createIapClient(options: IapClientOptions): IapClient {
     getPendingOrders: () => call('pendingOrders', 'getPendingOrders', () => IAP.getPendingOrders(), normalizePendingOrders),
     async completeProductGrant(orderId) {
       const id = requireId('orderId', orderId)
-      return call('completeProductGrant', 'completeProductGrant', () => IAP.completeProductGrant({ params: { orderId: id } }), (v) => v === true, id)
+      return call(
+        'completeProductGrant',
+        'completeProductGrant',
+        () => IAP.completeProductGrant({ params: { orderId: id } }),
+        (v) => v === true,
+        id,
+      )
     },
     getOrderHistory(opts = {}) {
       const key = opts.key ?? null
       // The 2.10.8 types declare no argument, but hosts page with `{ key }` (the official sample does).
       const fetchPage = IAP.getCompletedOrRefundedOrders as (args?: { key: string }) => Promise<unknown>
-      return call('orderHistory', 'getCompletedOrRefundedOrders', () => (key ? fetchPage({ key }) : fetchPage()), normalizeHistory, key ?? undefined)
+      return call(
+        'orderHistory',
+        'getCompletedOrRefundedOrders',
+        () => (key ? fetchPage({ key }) : fetchPage()),
+        normalizeHistory,
+        key ?? undefined,
+      )
     },
     async getSubscriptionInfo(orderId) {
       const id = requireId('orderId', orderId)
-      return call('subscriptions', 'getSubscriptionInfo', () => IAP.getSubscriptionInfo({ params: { orderId: id } }), normalizeSubscription, id)
+      return call(
+        'subscriptions',
+        'getSubscriptionInfo',
+        () => IAP.getSubscriptionInfo({ params: { orderId: id } }),
+        normalizeSubscription,
+        id,
+      )
     },
     async purchase(request) {
       const name = request.kind === 'subscription' ? 'createSubscriptionPurchaseOrder' : 'createOneTimePurchaseOrder'
@@ -127,7 +145,13 @@ export function createIapClient(options: IapClientOptions): IapClient {
       observe({ name, phase: 'start', detail: request.sku })
       const result = await runPurchase(request, { grants, timeouts })
       const ok = result.status === 'success'
-      observe({ name, phase: ok ? 'success' : 'error', detail: request.sku, durationMs: Date.now() - started, ...(!ok && { error: result.error }) })
+      observe({
+        name,
+        phase: ok ? 'success' : 'error',
+        detail: request.sku,
+        durationMs: Date.now() - started,
+        ...(!ok && { error: result.error }),
+      })
       return result
     },
     grant: (order) => grants.run(order, timeouts.grant),

@@ -101,7 +101,8 @@ export function fromServer(list: readonly ServerEntitlement[], products: readonl
   const now = Date.now()
   const result: Record<string, Entitlement> = {}
   for (const p of products) {
-    if (p.type !== 'CONSUMABLE') result[p.sku] = { sku: p.sku, isActive: false, source: 'server', orderId: null, subscription: null, isStale: false, updatedAt: now }
+    if (p.type !== 'CONSUMABLE')
+      result[p.sku] = { sku: p.sku, isActive: false, source: 'server', orderId: null, subscription: null, isStale: false, updatedAt: now }
   }
   for (const e of list) {
     if (typeof e?.sku !== 'string') continue

@@ -70,7 +70,11 @@ export function isCancellation(error: unknown): boolean {
   return isIapError(error) && (error.code === 'USER_CANCELED' || error.code === 'ABORTED')
 }
 
-const BROWSER_PATTERNS = [/not available in browser environment/i, /is not a constant handler/i, /__GRANITE_NATIVE_EMITTER is not available/i]
+const BROWSER_PATTERNS = [
+  /not available in browser environment/i,
+  /is not a constant handler/i,
+  /__GRANITE_NATIVE_EMITTER is not available/i,
+]
 
 function findCode(text: string): IapErrorCode | undefined {
   if (isIapErrorCode(text)) return text
@@ -96,8 +100,7 @@ export function toIapError(error: unknown, context: IapErrorOptions & { during?:
     const m = (error as { message?: unknown }).message
     message = typeof m === 'string' ? m : ''
   }
-  const code =
-    (typeof rawCode === 'string' ? findCode(rawCode) : undefined) ?? (message ? findCode(message) : undefined) ?? 'UNKNOWN'
+  const code = (typeof rawCode === 'string' ? findCode(rawCode) : undefined) ?? (message ? findCode(message) : undefined) ?? 'UNKNOWN'
   const detail = message || (typeof rawCode === 'string' ? rawCode : '') || 'no details'
   return new IapError(code, `Toss answered ${code}${during}: ${detail}`, options)
 }

@@ -22,7 +22,11 @@ export function createGrantRegistry(grant: GrantFn, onSettled?: (order: GrantOrd
   function start(order: GrantOrder): Promise<GrantOutcome> {
     const fail = (detail: string, cause?: unknown): GrantOutcome => ({
       granted: false,
-      error: new IapError('GRANT_FAILED', `the grant for order ${order.orderId} ${detail}`, { cause, orderId: order.orderId, sku: order.sku }),
+      error: new IapError('GRANT_FAILED', `the grant for order ${order.orderId} ${detail}`, {
+        cause,
+        orderId: order.orderId,
+        sku: order.sku,
+      }),
     })
     const pending = (async (): Promise<GrantOutcome> => {
       try {

@@ -54,7 +54,10 @@ export function runPurchase(request: PurchaseRequest, { grants, timeouts }: Purc
     return Promise.resolve({ status: 'failed', error: toIapError(error, { sku }) })
   }
   if (signal?.aborted) {
-    return Promise.resolve({ status: 'canceled', error: new IapError('ABORTED', `the purchase of ${sku} was aborted before it started`, { sku }) })
+    return Promise.resolve({
+      status: 'canceled',
+      error: new IapError('ABORTED', `the purchase of ${sku} was aborted before it started`, { sku }),
+    })
   }
 
   return new Promise<PurchaseResult>((resolve) => {
@@ -136,10 +139,14 @@ export function runPurchase(request: PurchaseRequest, { grants, timeouts }: Purc
       if (!orderId || !grants.isGranted(orderId)) {
         // Toss never reports success before the grant said true; if it does, do not believe it.
         firstOrderId ??= orderId
-        const error = new IapError('INVALID_RESPONSE', `Toss reported success for order ${orderId ?? '(none)'} that the app has not granted`, {
-          sku,
-          orderId,
-        })
+        const error = new IapError(
+          'INVALID_RESPONSE',
+          `Toss reported success for order ${orderId ?? '(none)'} that the app has not granted`,
+          {
+            sku,
+            orderId,
+          },
+        )
         finish(firstOrderId ? unfinished(error) : { status: 'failed', error })
         return
       }

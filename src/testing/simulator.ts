@@ -194,7 +194,11 @@ export function installTossSimulator(options: SimulatorOptions = {}): TossSimula
   let stamp = Date.now().toString(36)
   const persistKey = options.persist?.key ?? 'vue-toss-iap:simulator'
   try {
-    const saved = JSON.parse(options.persist?.storage.getItem(persistKey) ?? 'null') as { orders?: SimOrder[]; seq?: number; stamp?: string } | null
+    const saved = JSON.parse(options.persist?.storage.getItem(persistKey) ?? 'null') as {
+      orders?: SimOrder[]
+      seq?: number
+      stamp?: string
+    } | null
     if (saved && Array.isArray(saved.orders)) {
       ledger.push(...saved.orders)
       seq = saved.seq ?? ledger.length
@@ -345,7 +349,11 @@ export function installTossSimulator(options: SimulatorOptions = {}): TossSimula
         later(() => {
           if (!subscriptions.has(waiting.eventId)) return
           if (granted) emit(`${waiting.functionName}/onEvent/${waiting.eventId}`, { type: 'success', data: receipt(order) })
-          else emit(`${waiting.functionName}/onError/${waiting.eventId}`, errorPayload('PRODUCT_NOT_GRANTED_BY_PARTNER', false, 'the partner did not grant the product'))
+          else
+            emit(
+              `${waiting.functionName}/onError/${waiting.eventId}`,
+              errorPayload('PRODUCT_NOT_GRANTED_BY_PARTNER', false, 'the partner did not grant the product'),
+            )
         })
       }
       return true
@@ -412,7 +420,10 @@ export function installTossSimulator(options: SimulatorOptions = {}): TossSimula
       }, grantWindow)
       timers.add(timer)
       awaitingGrant.set(order.orderId, { eventId, functionName, timer, close: script === 'close-during-grant' })
-      const purchased = { type: 'purchased', data: { orderId: order.orderId, ...(order.subscriptionId && { subscriptionId: order.subscriptionId }) } }
+      const purchased = {
+        type: 'purchased',
+        data: { orderId: order.orderId, ...(order.subscriptionId && { subscriptionId: order.subscriptionId }) },
+      }
       onEvent(purchased)
       if (script === 'duplicate-purchased') onEvent(structuredClone(purchased))
     })

@@ -64,7 +64,13 @@ export function installDevtools(app: App, store: IapStore, ctx: TossIapContext, 
       store.onRevoked((event) => {
         api.addTimelineEvent({
           layerId: LAYER,
-          event: { time: api.now(), title: 'entitlement revoked', subtitle: `${event.sku}: ${event.reason}`, logType: 'warning', data: event },
+          event: {
+            time: api.now(),
+            title: 'entitlement revoked',
+            subtitle: `${event.sku}: ${event.reason}`,
+            logType: 'warning',
+            data: event,
+          },
         })
         refresh()
       })
@@ -101,7 +107,10 @@ export function installDevtools(app: App, store: IapStore, ctx: TossIapContext, 
         const [kind, key] = payload.nodeId.split(/:(.*)/s)
         const record = kind === 'order' ? store.orders[key ?? ''] : kind === 'entitlement' ? store.entitlements[key ?? ''] : undefined
         if (!record) {
-          payload.state = { recovery: [{ key: 'state', value: store.recovery }], environment: [{ key: 'environment', value: store.environment }] }
+          payload.state = {
+            recovery: [{ key: 'state', value: store.recovery }],
+            environment: [{ key: 'environment', value: store.environment }],
+          }
           return
         }
         payload.state = { [kind as string]: Object.entries(record).map(([k, value]) => ({ key: k, value })) }

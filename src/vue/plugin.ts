@@ -30,7 +30,12 @@ export interface TossIapOptions {
   onRevoked?: (event: RevokedEvent) => void
 }
 
-export const DEFAULT_RECOVERY: RecoverySettings = { onInstall: true, onVisible: true, throttle: 30_000, concurrency: DEFAULT_RECOVERY_CONCURRENCY }
+export const DEFAULT_RECOVERY: RecoverySettings = {
+  onInstall: true,
+  onVisible: true,
+  throttle: 30_000,
+  concurrency: DEFAULT_RECOVERY_CONCURRENCY,
+}
 
 /** setTimeout's longest delay; a later expiry is checked again when this one fires. */
 const MAX_DELAY = 2_147_483_647
@@ -42,7 +47,10 @@ const MAX_DELAY = 2_147_483_647
  */
 export function createTossIap(options: TossIapOptions): Plugin {
   if (typeof options?.grant !== 'function') {
-    throw new IapError('INVALID_ARGUMENT', 'createTossIap needs a grant function, e.g. createTossIap({ grant: grantViaEndpoint("/api/iap/fulfill") })')
+    throw new IapError(
+      'INVALID_ARGUMENT',
+      'createTossIap needs a grant function, e.g. createTossIap({ grant: grantViaEndpoint("/api/iap/fulfill") })',
+    )
   }
   const recovery: RecoverySettings = { ...DEFAULT_RECOVERY, ...options.recovery }
   if (!(recovery.throttle >= 0) || !(recovery.concurrency >= 1)) {

@@ -36,7 +36,14 @@ export const useIapStore = defineStore('toss-iap', () => {
   const ordersState = createOrdersState(client, ctx)
   const recoveryState = createRecoveryState(client, ctx, { ...ordersState, ...productsState })
   const historyState = createHistoryState(client)
+  const { orders, activePurchase, purchase, events } = ordersState
   const entitlementsState = createEntitlementsState(client, ctx, { ...ordersState, ...productsState, onOrderEvent: ordersState.events.on })
+
+  // Once the app shows the history, a newly completed order belongs in it.
+  events.on((event) => {
+    if ((event.type === 'completed' || event.type === 'recovered') && historyState.history.value.status !== 'idle')
+      void historyState.refreshHistory()
+  })
 
   /** Re-reads the environment and app version (they change only in tests and the playground). */
   function refreshEnvironment() {
@@ -69,7 +76,6 @@ export const useIapStore = defineStore('toss-iap', () => {
     return ready
   }
 
-  const { orders, activePurchase, purchase, events } = ordersState
   return {
     environment,
     capabilities,

@@ -19,7 +19,8 @@ export interface UseEntitlementReturn {
 }
 
 function skuError(sku: string, product: IapProduct | undefined, catalogueKnown: boolean): IapError | null {
-  if (typeof sku !== 'string' || sku === '') return new IapError('INVALID_ARGUMENT', `useEntitlement needs a sku, got ${JSON.stringify(sku)}`)
+  if (typeof sku !== 'string' || sku === '')
+    return new IapError('INVALID_ARGUMENT', `useEntitlement needs a sku, got ${JSON.stringify(sku)}`)
   if (!product) {
     return catalogueKnown ? new IapError('INVALID_PRODUCT_ID', `the catalogue has no product ${sku}`, { sku }) : null
   }

@@ -74,7 +74,9 @@ export function usePurchaseOf(kind: OrderKind, sku: MaybeRefOrGetter<string>, op
       controller?.abort()
     })
   } else if (process.env.NODE_ENV !== 'production') {
-    console.warn('[vue-toss-iap] usePurchase() was called outside a component or effect scope; an open purchase will not be closed for you.')
+    console.warn(
+      '[vue-toss-iap] usePurchase() was called outside a component or effect scope; an open purchase will not be closed for you.',
+    )
   }
 
   return { purchase, status, order, error, isPending, reset }

@@ -38,7 +38,8 @@ export function useSubscription(orderId: MaybeRefOrGetter<string | null | undefi
   watch(
     () => toValue(orderId),
     (id) => {
-      if (id !== null && id !== undefined && !store.subscriptions[id] && store.environment.kind !== 'server') void store.loadSubscription(id)
+      if (id !== null && id !== undefined && !store.subscriptions[id] && store.environment.kind !== 'server')
+        void store.loadSubscription(id)
     },
     { immediate: true },
   )

@@ -43,7 +43,10 @@ describe('in Chromium', () => {
         const store = useIapStore()
         return () =>
           h('div', [
-            h('ul', products.value.map((p) => h('li', p.displayName))),
+            h(
+              'ul',
+              products.value.map((p) => h('li', p.displayName)),
+            ),
             h('button', { onClick: purchase }, 'buy'),
             h('output', { id: 'status' }, status.value),
             h('output', { id: 'ready' }, String(store.isReady)),

@@ -54,6 +54,7 @@ export function createHistoryState(client: IapClient) {
     /** Reloads the first page; on failure the list stays. Never rejects. */
     refreshHistory: () => load(null),
     /** Appends the next page (nothing to do when there is none). Never rejects. */
-    loadMoreHistory: () => (history.value.hasNext && history.value.nextKey ? load(history.value.nextKey) : Promise.resolve(history.value.orders)),
+    loadMoreHistory: () =>
+      history.value.hasNext && history.value.nextKey ? load(history.value.nextKey) : Promise.resolve(history.value.orders),
   }
 }

@@ -67,7 +67,16 @@ export function createOrdersState(client: IapClient, ctx: TossIapContext) {
     const prev = orders.value[orderId]
     if (prev?.status === 'completed' && patch.status && patch.status !== 'completed') return prev
     const now = Date.now()
-    const base: IapOrder = prev ?? { orderId, sku: '', kind: 'one-time', status: 'granting', source: 'purchase', error: null, createdAt: now, updatedAt: now }
+    const base: IapOrder = prev ?? {
+      orderId,
+      sku: '',
+      kind: 'one-time',
+      status: 'granting',
+      source: 'purchase',
+      error: null,
+      createdAt: now,
+      updatedAt: now,
+    }
     orders.value[orderId] = { ...base, ...patch, updatedAt: now }
     const stored = orders.value[orderId] as IapOrder
     if (prev?.status !== stored.status) {
@@ -79,7 +88,8 @@ export function createOrdersState(client: IapClient, ctx: TossIapContext) {
   ctx.grantSettled = (order, outcome) => {
     const current = orders.value[order.orderId]
     if (!current) return
-    if (outcome.granted && (current.status === 'granting' || current.status === 'pending')) track(order.orderId, { status: 'granted', error: null })
+    if (outcome.granted && (current.status === 'granting' || current.status === 'pending'))
+      track(order.orderId, { status: 'granted', error: null })
     else if (!outcome.granted && current.status === 'granting') track(order.orderId, { status: 'pending', error: outcome.error })
   }
 
@@ -90,14 +100,20 @@ export function createOrdersState(client: IapClient, ctx: TossIapContext) {
       error = toIapError(e, { orderId, during: 'completeProductGrant' })
       return false
     })
-    return confirmed ? track(orderId, { ...extra, status: 'completed', error: null }, completedBy) : track(orderId, { ...extra, status: 'granted', error })
+    return confirmed
+      ? track(orderId, { ...extra, status: 'completed', error: null }, completedBy)
+      : track(orderId, { ...extra, status: 'granted', error })
   }
 
   /** Runs one purchase. Only one runs at a time in the whole app. Never rejects. */
   async function purchase(sku: string, options: PurchaseOptions = {}): Promise<PurchaseOutcome> {
     const kind = options.kind ?? 'one-time'
     if (activePurchase.value) {
-      const error = new IapError('PURCHASE_IN_PROGRESS', `a purchase of ${activePurchase.value.sku} is already open; ${sku} was not started`, { sku })
+      const error = new IapError(
+        'PURCHASE_IN_PROGRESS',
+        `a purchase of ${activePurchase.value.sku} is already open; ${sku} was not started`,
+        { sku },
+      )
       return { status: 'failed', orderId: null, error }
     }
     activePurchase.value = { sku, kind, startedAt: Date.now() }

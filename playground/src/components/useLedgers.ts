@@ -1,0 +1,24 @@
+import { useIntervalFn } from '@vueuse/core'
+import { inject, shallowRef } from 'vue'
+import type { SimOrder } from 'vue-toss-iap/testing'
+import { SIMULATOR } from '../simulator'
+
+interface ServerLedger {
+  grants: Record<string, { orderId: string; sku: string; source: string; grantedAt: string; requests: number }>
+  failing: boolean
+}
+
+const tossOrders = shallowRef<SimOrder[]>([])
+const server = shallowRef<ServerLedger>({ grants: {}, failing: false })
+
+/** Both ledgers, polled: the simulated host's and the fulfilment server's. */
+export function useLedgers() {
+  const sim = inject(SIMULATOR)!
+  async function refreshLedgers() {
+    tossOrders.value = structuredClone([...sim.orders])
+    const response = await fetch('/api/iap/ledger').catch(() => null)
+    if (response?.ok) server.value = (await response.json()) as ServerLedger
+  }
+  useIntervalFn(refreshLedgers, 500, { immediateCallback: true })
+  return { tossOrders, server, refreshLedgers }
+}

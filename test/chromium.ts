@@ -1,0 +1,27 @@
+import { existsSync } from 'node:fs'
+
+/**
+ * The system Chromium the browser and end-to-end tests run in (a test tool's own browser download
+ * does not work on our machines). CHROMIUM_PATH picks another binary. Fails loudly, never skips.
+ */
+export function chromiumPath(): string {
+  const candidates = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome']
+  const found = candidates.find((p): p is string => !!p && existsSync(p))
+  if (!found) {
+    throw new Error(
+      'vue-toss-iap: no Chromium found for the browser tests. Install one with `apt-get install -y chromium` ' +
+        '(Debian/Ubuntu) or set CHROMIUM_PATH to a Chromium or Chrome binary.',
+    )
+  }
+  return found
+}
+
+/** Flags for a headless Chromium on a closed network, as root. */
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+]
