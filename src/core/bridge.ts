@@ -8,6 +8,8 @@ export interface ListenerCapture {
   stop(): void
   /** Stops recording and removes every listener recorded, whether or not the SDK already did. */
   release(): void
+  /** Releases as soon as the host answers any of the calls recorded so far. */
+  releaseOnAnswer(): void
 }
 
 interface Tap {
@@ -21,11 +23,19 @@ const taps = new WeakMap<GraniteEmitter, Tap>()
  * capture is on, so that they can be removed when a host never answers: the SDK's own async calls
  * keep their listeners until the host replies. Captures may overlap; the emitter's `on` is put back
  * when the last one stops.
+ *
+ * Every bridge call has event names of its own (they carry a random eventId), so a capture removes
+ * its listeners by deleting their names from the emitter's table. That also mends an SDK leak: its
+ * emitter keeps each name's (empty) array forever. Only names are kept, never the callbacks, so a
+ * capture waiting to be released holds on to nothing of the page. An emitter without the table
+ * falls back to the SDK's own removers.
  */
 export function captureListeners(match: (event: string) => boolean = () => true): ListenerCapture {
+  const names: string[] = []
   const offs: Off[] = []
   const emitter = typeof window === 'undefined' ? undefined : window.__GRANITE_NATIVE_EMITTER
-  if (!emitter || typeof emitter.on !== 'function') return { stop() {}, release() {} }
+  if (!emitter || typeof emitter.on !== 'function') return { stop() {}, release() {}, releaseOnAnswer() {} }
+  const table = emitter.events && typeof emitter.events === 'object' ? emitter.events : undefined
   let tap = taps.get(emitter)
   if (!tap) {
     const created: Tap = { original: emitter.on, sinks: new Set() }
@@ -39,7 +49,9 @@ export function captureListeners(match: (event: string) => boolean = () => true)
   }
   const active = tap
   const sink = (event: string, off: Off) => {
-    if (match(event)) offs.push(off)
+    if (!match(event)) return
+    names.push(event)
+    if (!table) offs.push(off)
   }
   active.sinks.add(sink)
   const stop = () => {
@@ -47,11 +59,19 @@ export function captureListeners(match: (event: string) => boolean = () => true)
     emitter.on = active.original
     taps.delete(emitter)
   }
+  const release = () => {
+    stop()
+    for (const off of offs.splice(0)) off()
+    if (table) for (const name of names.splice(0)) delete table[name]
+  }
   return {
     stop,
-    release() {
-      stop()
-      for (const off of offs.splice(0)) off()
+    release,
+    releaseOnAnswer() {
+      // Answered already: the SDK removed its listeners and left the names empty.
+      if (table && names.every((name) => !table[name]?.length)) return release()
+      // Otherwise runs after the SDK's own listener (registered first) has taken the answer.
+      for (const name of [...names]) active.original.call(emitter, name, () => queueMicrotask(release))
     },
   }
 }
@@ -66,6 +86,7 @@ export function callWithTimeout<T>(name: string, call: () => Promise<T>, timeout
   try {
     pending = call()
   } catch (error) {
+    capture.release()
     return Promise.reject(toIapError(error, { during: name }))
   } finally {
     capture.stop()
@@ -78,10 +99,12 @@ export function callWithTimeout<T>(name: string, call: () => Promise<T>, timeout
     pending.then(
       (value) => {
         clearTimeout(timer)
+        capture.release()
         resolve(value)
       },
       (error: unknown) => {
         clearTimeout(timer)
+        capture.release()
         reject(toIapError(error, { during: name }))
       },
     )

@@ -48,12 +48,14 @@ export function detectEnvironment(): IapEnvironment {
   }
 }
 
+function supports(env: IapEnvironment, name: IapCapability): boolean {
+  return env.kind === 'sandbox' || (env.kind === 'toss' && constant(() => isMinVersionSupported(MIN_VERSIONS[name])) === true)
+}
+
 /** Which IAP calls this app version supports. Outside the app, none. */
 export function detectCapabilities(env: IapEnvironment = detectEnvironment()): IapCapabilities {
   const result = {} as IapCapabilities
-  for (const name of Object.keys(MIN_VERSIONS) as IapCapability[]) {
-    result[name] = env.kind === 'sandbox' || (env.kind === 'toss' && constant(() => isMinVersionSupported(MIN_VERSIONS[name])) === true)
-  }
+  for (const name of Object.keys(MIN_VERSIONS) as IapCapability[]) result[name] = supports(env, name)
   return result
 }
 
@@ -65,7 +67,7 @@ export function assertCapability(capability: IapCapability, env: IapEnvironment 
   if (env.kind === 'browser') {
     throw new IapError('UNSUPPORTED_ENVIRONMENT', `${capability} needs the Toss app; this page runs in a plain browser`)
   }
-  if (!detectCapabilities(env)[capability]) {
+  if (!supports(env, capability)) {
     const min = MIN_VERSIONS[capability]
     throw new IapError(
       'UNSUPPORTED_APP_VERSION',

@@ -1,5 +1,5 @@
 import { IAP } from '@apps-in-toss/web-framework'
-import { captureListeners } from './bridge.js'
+import { captureListeners, type ListenerCapture } from './bridge.js'
 import { assertCapability } from './environment.js'
 import { IapError, toIapError } from './errors.js'
 import type { GrantOutcome, GrantRegistry } from './grants.js'
@@ -41,6 +41,25 @@ interface PurchaseContext {
 
 const isGrantAnswer = (event: string) => event.startsWith('processProductGrant/')
 
+/**
+ * The SDK answers Toss's grant question with a bridge call of its own, made just after the grant
+ * callback returns, whose listeners stay until the host replies. This records that call's event
+ * names (only those: the window closes on the next task) so that a host that never replies leaves
+ * nothing behind. Defined out here so that its timers keep nothing of the purchase alive.
+ */
+function captureGrantAnswer(): ListenerCapture {
+  const capture = captureListeners(isGrantAnswer)
+  setTimeout(() => {
+    capture.stop()
+    capture.releaseOnAnswer()
+  }, 0)
+  return capture
+}
+
+function releaseLater(capture: ListenerCapture, ms: number) {
+  setTimeout(() => capture.release(), ms)
+}
+
 export function runPurchase(request: PurchaseRequest, { grants, timeouts }: PurchaseContext): Promise<PurchaseResult> {
   const { sku, signal, offerId } = request
   const kind: OrderKind = request.kind ?? 'one-time'
@@ -67,9 +86,7 @@ export function runPurchase(request: PurchaseRequest, { grants, timeouts }: Purc
     let firstOrderId: string | undefined
     let running = 0
     const answers = new Map<string, boolean | null>()
-    // The SDK answers Toss's grant question with a bridge call of its own, whose listeners stay
-    // until the host replies; record them so a host that never replies leaves nothing behind.
-    const grantAnswerListeners = captureListeners(isGrantAnswer)
+    const grantAnswers: ListenerCapture[] = []
 
     const unfinished = (error: IapError): PurchaseResult => {
       const orderId = firstOrderId as string
@@ -81,12 +98,6 @@ export function runPurchase(request: PurchaseRequest, { grants, timeouts }: Purc
         const error = new IapError('TIMEOUT', `${what} got no answer from Toss within ${ms} ms`, { sku, orderId: firstOrderId })
         finish(firstOrderId ? unfinished(error) : { status: 'failed', error })
       }, ms)
-    }
-    const releaseWhenIdle = () => {
-      if (running > 0) return
-      if (!settled) return
-      // The SDK's answer to the last grant is on its way; give the host the usual time to reply.
-      setTimeout(() => grantAnswerListeners.release(), timeouts.call)
     }
     const onAbort = () => {
       const error = new IapError('ABORTED', `the purchase of ${sku} was aborted`, { sku, orderId: firstOrderId })
@@ -106,7 +117,7 @@ export function runPurchase(request: PurchaseRequest, { grants, timeouts }: Purc
         // them when the host is gone; the capture below removes them either way.
       }
       sheetListeners.release()
-      if (running === 0) grantAnswerListeners.release()
+      for (const capture of grantAnswers.splice(0)) capture.release()
       resolve(result)
     }
 
@@ -128,8 +139,13 @@ export function runPurchase(request: PurchaseRequest, { grants, timeouts }: Purc
       running--
       answers.set(orderId, outcome.granted)
       request.onGrantAnswer?.(orderId, outcome)
-      if (settled) releaseWhenIdle()
-      else if (running === 0) arm(timeouts.call, `the confirmation of order ${orderId}`)
+      const answer = captureGrantAnswer()
+      // Settled already (aborted, timed out): give the host the usual time to take the answer.
+      if (settled) releaseLater(answer, timeouts.call)
+      else {
+        grantAnswers.push(answer)
+        if (running === 0) arm(timeouts.call, `the confirmation of order ${orderId}`)
+      }
       return outcome.granted
     }
 

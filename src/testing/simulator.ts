@@ -256,7 +256,11 @@ export function installTossSimulator(options: SimulatorOptions = {}): TossSimula
     return compareVersions(settings.appVersion, MIN_VERSIONS[capability][settings.os]) >= 0
   }
   const isPending = (o: SimOrder) => o.paid && !o.completed && !o.refunded
-  const find = (orderId: unknown) => ledger.find((o) => o.orderId === orderId)
+  const find = (orderId: unknown) => {
+    // The newest orders are the ones asked about most.
+    for (let i = ledger.length - 1; i >= 0; i--) if (ledger[i]!.orderId === orderId) return ledger[i]
+    return undefined
+  }
 
   function createOrder(sku: string, kind: OrderKind): SimOrder {
     const n = ++seq
@@ -334,9 +338,12 @@ export function installTossSimulator(options: SimulatorOptions = {}): TossSimula
       const order = find(arg?.orderId)
       if (!order) return false
       const waiting = awaitingGrant.get(order.orderId)
+      if (waiting) {
+        clearTimeout(waiting.timer)
+        timers.delete(waiting.timer)
+      }
       if (waiting?.close) {
         // The page is gone: this answer never reaches Toss.
-        clearTimeout(waiting.timer)
         awaitingGrant.delete(order.orderId)
         closeApp()
         return HANG
@@ -344,7 +351,6 @@ export function installTossSimulator(options: SimulatorOptions = {}): TossSimula
       const granted = arg.isProductGranted === true
       order.grantAnswers.push(granted)
       if (waiting) {
-        clearTimeout(waiting.timer)
         awaitingGrant.delete(order.orderId)
         later(() => {
           if (!subscriptions.has(waiting.eventId)) return

@@ -1,5 +1,5 @@
 import { createEventHook } from '@vueuse/core'
-import { computed, ref, shallowRef, type Ref, type ShallowRef } from 'vue'
+import { computed, ref, shallowRef, type ShallowRef } from 'vue'
 import type { IapClient } from '../../core/client.js'
 import {
   deriveEntitlements,
@@ -32,7 +32,7 @@ export interface SubscriptionRecord {
 }
 
 interface Deps {
-  orders: Ref<Record<string, IapOrder>>
+  orders: Record<string, IapOrder>
   products: ShallowRef<IapProduct[]>
   ensureProducts: (retry?: boolean) => Promise<IapProduct[]>
   onOrderEvent: (fn: (e: IapOrderEvent) => void) => unknown
@@ -122,7 +122,7 @@ export function createEntitlementsState(client: IapClient, ctx: TossIapContext, 
           apply(fromServer(await source(), products), [])
         } else {
           const history = await readHistory()
-          const session = Object.values(deps.orders.value)
+          const session = Object.values(deps.orders)
             .filter((o) => o.status === 'granted' || o.status === 'completed')
             .sort((a, b) => b.createdAt - a.createdAt)
           const next = await deriveEntitlements({

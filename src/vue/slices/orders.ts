@@ -1,5 +1,5 @@
 import { createEventHook } from '@vueuse/core'
-import { ref } from 'vue'
+import { ref, shallowReactive } from 'vue'
 import type { IapClient } from '../../core/client.js'
 import { IapError, toIapError } from '../../core/errors.js'
 import type { OrderKind, PurchaseReceipt } from '../../core/types.js'
@@ -58,13 +58,14 @@ export interface PurchaseOptions {
 }
 
 export function createOrdersState(client: IapClient, ctx: TossIapContext) {
-  const orders = ref<Record<string, IapOrder>>({})
+  // Shallow: each record is replaced whole, never edited in place, so only the keys need tracking.
+  const orders = shallowReactive<Record<string, IapOrder>>({})
   const activePurchase = ref<{ sku: string; kind: OrderKind; startedAt: number } | null>(null)
   const events = createEventHook<IapOrderEvent>()
 
   /** Records a change of one order and announces a change of status. `completed` is final. */
   function track(orderId: string, patch: Partial<IapOrder>, completedBy?: 'recovered'): IapOrder {
-    const prev = orders.value[orderId]
+    const prev = orders[orderId]
     if (prev?.status === 'completed' && patch.status && patch.status !== 'completed') return prev
     const now = Date.now()
     const base: IapOrder = prev ?? {
@@ -77,8 +78,8 @@ export function createOrdersState(client: IapClient, ctx: TossIapContext) {
       createdAt: now,
       updatedAt: now,
     }
-    orders.value[orderId] = { ...base, ...patch, updatedAt: now }
-    const stored = orders.value[orderId] as IapOrder
+    orders[orderId] = { ...base, ...patch, updatedAt: now }
+    const stored = orders[orderId] as IapOrder
     if (prev?.status !== stored.status) {
       void events.trigger({ type: stored.status === 'completed' ? (completedBy ?? 'completed') : stored.status, order: stored })
     }
@@ -86,7 +87,7 @@ export function createOrdersState(client: IapClient, ctx: TossIapContext) {
   }
 
   ctx.grantSettled = (order, outcome) => {
-    const current = orders.value[order.orderId]
+    const current = orders[order.orderId]
     if (!current) return
     if (outcome.granted && (current.status === 'granting' || current.status === 'pending'))
       track(order.orderId, { status: 'granted', error: null })
@@ -138,7 +139,7 @@ export function createOrdersState(client: IapClient, ctx: TossIapContext) {
         void events.trigger({ type: result.status, sku, error: result.error })
         return { status: result.status, orderId: null, error: result.error }
       }
-      const known = orders.value[result.orderId]
+      const known = orders[result.orderId]
       const status: IapOrder['status'] =
         known?.status ?? (result.granted ? 'granted' : client.grants.isRunning(result.orderId) ? 'granting' : 'pending')
       const order = known ?? track(result.orderId, { sku, kind, source: 'purchase', status, error: result.error })

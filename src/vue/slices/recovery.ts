@@ -1,4 +1,4 @@
-import { ref, type Ref, type ShallowRef } from 'vue'
+import { ref, type ShallowRef } from 'vue'
 import type { IapClient } from '../../core/client.js'
 import { recoverPendingOrders, type RecoveryReport } from '../../core/recovery.js'
 import type { IapProduct, OrderKind, PendingOrder } from '../../core/types.js'
@@ -13,7 +13,7 @@ export interface RecoveryState {
 }
 
 interface Deps {
-  orders: Ref<Record<string, IapOrder>>
+  orders: Record<string, IapOrder>
   track: (orderId: string, patch: Partial<IapOrder>, completedBy?: 'recovered') => IapOrder
   products: ShallowRef<IapProduct[]>
   ensureProducts: (retry?: boolean) => Promise<IapProduct[]>
@@ -23,7 +23,7 @@ export function createRecoveryState(client: IapClient, ctx: TossIapContext, deps
   const recovery = ref<RecoveryState>({ status: 'idle', lastReport: null, lastStartedAt: null, runs: 0 })
 
   async function describe(listed: PendingOrder): Promise<{ sku: string; kind: OrderKind }> {
-    const known = deps.orders.value[listed.orderId]
+    const known = deps.orders[listed.orderId]
     const sku = listed.sku || known?.sku || ''
     if (known) return { sku, kind: known.kind }
     const product = (await deps.ensureProducts(true)).find((p) => p.sku === sku)
@@ -43,7 +43,7 @@ export function createRecoveryState(client: IapClient, ctx: TossIapContext, deps
       describe,
       onStep(step) {
         const { orderId } = step.order
-        const base = deps.orders.value[orderId] ? {} : { sku: step.order.sku, kind: step.kind, source: 'recovery' as const }
+        const base = deps.orders[orderId] ? {} : { sku: step.order.sku, kind: step.kind, source: 'recovery' as const }
         if (step.phase === 'completed') deps.track(orderId, { ...base, status: 'completed', error: null }, 'recovered')
         else deps.track(orderId, { ...base, status: step.phase, error: step.error })
       },

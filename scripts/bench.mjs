@@ -1,0 +1,258 @@
+// npm run bench: sizes, bridge economy, leaks, overhead and startup, printed as one table and
+// written to BENCHMARKS.md. Run with --expose-gc (the npm script does). Counts and ratios hold
+// from machine to machine; absolute times are this machine's.
+import { execFileSync } from 'node:child_process'
+import { writeFileSync } from 'node:fs'
+import os from 'node:os'
+import { performance } from 'node:perf_hooks'
+import { GlobalRegistrator } from '@happy-dom/global-registrator'
+import { MAIN_ENTRY_BUDGET, measureAll } from './size.mjs'
+
+if (typeof global.gc !== 'function') throw new Error('run with node --expose-gc (npm run bench does)')
+process.env.NODE_ENV = 'production' // what users ship: no devtools
+execFileSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit' })
+
+GlobalRegistrator.register({ url: 'http://localhost/' })
+const { IAP } = await import('@apps-in-toss/web-framework')
+const { createApp, defineComponent, h, nextTick } = await import('vue')
+const { createPinia } = await import('pinia')
+const lib = await import('../dist/index.js')
+const { installTossSimulator } = await import('../dist/testing.js')
+
+const rows = [] // [section, metric, value, note]
+const add = (section, metric, value, note = '') => rows.push([section, metric, value, note])
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+const tick = () => new Promise((r) => setTimeout(r, 0))
+const quiet = { recovery: { onInstall: false, onVisible: false }, entitlements: { refreshOnInstall: false }, cache: false }
+
+function mount(setup, options) {
+  const root = document.createElement('div')
+  const app = createApp(defineComponent({ setup: () => (setup(), () => h('div')) }))
+  app.use(createPinia()).use(lib.createTossIap(options))
+  app.mount(root)
+  return app
+}
+
+// 1. Size
+const sizes = await measureAll()
+for (const s of sizes) add('size', s.name, `${s.min} B min · ${s.gzip} B gzip · ${s.brotli} B br`)
+add(
+  'size',
+  'main entry budget',
+  `${sizes[0].gzip <= MAIN_ENTRY_BUDGET ? 'within' : 'OVER'} ${MAIN_ENTRY_BUDGET} B gzip`,
+  'checked by npm run check:package',
+)
+
+// 2. Bridge economy
+{
+  const sim = installTossSimulator()
+  const app = mount(() => {}, { grant: () => true, ...quiet })
+  app.unmount()
+  const many = createApp(
+    defineComponent({
+      setup: () => () =>
+        Array.from({ length: 100 }, (_, i) => h(defineComponent({ setup: () => (lib.useProducts(), () => h('i')) }), { key: i })),
+    }),
+  )
+  many.use(createPinia()).use(lib.createTossIap({ grant: () => true, ...quiet }))
+  many.mount(document.createElement('div'))
+  await tick()
+  add('bridge', '100 components mount useProducts()', `${sim.callsTo('iapGetProductItemList').length} iapGetProductItemList call(s)`)
+  many.unmount()
+
+  // Warm cache: readable at mount, one revalidation.
+  const cache = { storage: localStorage }
+  const first = mount(() => lib.useProducts(), { grant: () => true, ...quiet, cache })
+  await tick()
+  first.unmount()
+  const before = sim.callsTo('iapGetProductItemList').length
+  let atMount = -1
+  const warm = createApp(
+    defineComponent({
+      setup: () => () =>
+        Array.from({ length: 100 }, (_, i) =>
+          h(
+            defineComponent({
+              setup: () => {
+                const { products } = lib.useProducts()
+                if (i === 0) atMount = products.value.length
+                return () => h('i')
+              },
+            }),
+            { key: i },
+          ),
+        ),
+    }),
+  )
+  warm.use(createPinia()).use(lib.createTossIap({ grant: () => true, ...quiet, cache }))
+  warm.mount(document.createElement('div'))
+  await tick()
+  add(
+    'bridge',
+    'warm cache, 100 components',
+    `${atMount} products readable at mount · ${sim.callsTo('iapGetProductItemList').length - before} revalidation call(s)`,
+  )
+  warm.unmount()
+  localStorage.clear()
+  sim.uninstall()
+
+  const sim2 = installTossSimulator()
+  for (let i = 0; i < 50; i++) sim2.addPaidOrder('gem-100')
+  let running = 0
+  let peak = 0
+  const grant = async () => {
+    peak = Math.max(peak, ++running)
+    await tick()
+    running--
+    return true
+  }
+  const recoveryApp = mount(() => {}, { grant, recovery: { onVisible: false }, entitlements: { refreshOnInstall: false }, cache: false })
+  const store = recoveryApp.runWithContext(() => lib.useIapStore())
+  const report = await store.whenReady()
+  add(
+    'bridge',
+    'recovery of 50 pending orders',
+    `${sim2.callsTo('getPendingOrders').length} getPendingOrders · ${report.completed.length} completed · ${sim2.callsTo('completeProductGrant').length} completeProductGrant · peak ${peak} grants at once (concurrency ${lib.DEFAULT_RECOVERY_CONCURRENCY})`,
+  )
+  recoveryApp.unmount()
+  sim2.uninstall()
+}
+
+// 3. Leaks: mount → start a purchase → unmount, at each stage of the flow.
+{
+  const CYCLES = Number(process.env.BENCH_CYCLES ?? 10_000)
+  const sim = installTossSimulator()
+  const stages = ['sheet up', 'grant running', 'awaiting confirmation']
+  let heapAt1000 = 0
+  const started = performance.now()
+  for (let i = 1; i <= CYCLES; i++) {
+    const stage = stages[i % 3]
+    let releaseGrant
+    const grant = stage === 'grant running' ? () => new Promise((r) => (releaseGrant = r)) : () => true
+    if (stage === 'sheet up') sim.nextPurchase('hang')
+    if (stage === 'awaiting confirmation') sim.configure({ latency: 1 })
+    let purchase
+    // A short call timeout, so that what a host may still answer (and what waits for it) settles
+    // before each heap measurement below.
+    const app = mount(() => (purchase = lib.usePurchase('gem-100')), { grant, ...quiet, timeouts: { call: 1000 } })
+    const outcome = purchase.purchase()
+    await tick()
+    if (stage === 'awaiting confirmation') await new Promise((r) => setTimeout(r, 3))
+    app.unmount()
+    await outcome
+    releaseGrant?.(true)
+    sim.configure({ latency: 0 })
+    // The host's ledger and call log are the host's memory, not the page's.
+    if (i % 500 === 0) ((sim.orders.length = 0), (sim.calls.length = 0))
+    if (i === 1000) {
+      await new Promise((r) => setTimeout(r, 1500))
+      global.gc()
+      heapAt1000 = process.memoryUsage().heapUsed
+    }
+  }
+  await new Promise((r) => setTimeout(r, 1500))
+  global.gc()
+  const growth = process.memoryUsage().heapUsed - heapAt1000
+  add(
+    'leaks',
+    `${CYCLES} mount → purchase → unmount cycles`,
+    `${sim.listenerCount()} listeners · ${sim.openSubscriptions()} open subscriptions left`,
+    stages.join(', '),
+  )
+  add(
+    'leaks',
+    'heap growth, cycle 1,000 → last',
+    `${(growth / 1024).toFixed(0)} KiB`,
+    `budget < 1024 KiB; ${((performance.now() - started) / CYCLES).toFixed(2)} ms per cycle`,
+  )
+  sim.uninstall()
+}
+
+// 4. Overhead: 1,000 purchases through usePurchase vs the raw SDK, zero latency.
+{
+  const N = Number(process.env.BENCH_PURCHASES ?? 1000)
+  const ROUNDS = 5
+  const sim = installTossSimulator()
+  const raw = () =>
+    new Promise((resolve, reject) => {
+      const cleanup = IAP.createOneTimePurchaseOrder({
+        options: { sku: 'gem-100', processProductGrant: () => true },
+        onEvent: async (event) => {
+          await IAP.completeProductGrant({ params: { orderId: event.data.orderId } })
+          cleanup()
+          resolve()
+        },
+        onError: (e) => (cleanup(), reject(e)),
+      })
+    })
+  let purchase
+  const app = mount(() => (purchase = lib.usePurchase('gem-100')), { grant: () => true, ...quiet })
+  const rawTimes = []
+  const libTimes = []
+  for (let r = 0; r < ROUNDS; r++) {
+    let t = performance.now()
+    for (let i = 0; i < N; i++) await raw()
+    rawTimes.push(performance.now() - t)
+    sim.orders.length = 0
+    t = performance.now()
+    for (let i = 0; i < N; i++) {
+      const outcome = await purchase.purchase()
+      if (outcome.status !== 'completed') throw new Error(`purchase ended ${outcome.status}`)
+    }
+    libTimes.push(performance.now() - t)
+    sim.orders.length = 0
+  }
+  app.unmount()
+  const ratio = median(libTimes) / median(rawTimes)
+  add(
+    'overhead',
+    `${N} purchases, usePurchase ÷ raw SDK`,
+    `${ratio.toFixed(2)}×`,
+    `median of ${ROUNDS}: ${median(libTimes).toFixed(0)} ms vs ${median(rawTimes).toFixed(0)} ms; aim < 1.5×`,
+  )
+  sim.uninstall()
+}
+
+// 5. Startup: what app.use(createTossIap(...)) adds to mounting an app.
+{
+  const RUNS = 300
+  const sim = installTossSimulator()
+  const Comp = defineComponent({ setup: () => () => h('div', 'hi') })
+  const time = async (withPlugin) => {
+    const t = performance.now()
+    const app = createApp(Comp).use(createPinia())
+    if (withPlugin) app.use(lib.createTossIap({ grant: () => true }))
+    app.mount(document.createElement('div'))
+    const elapsed = performance.now() - t
+    await nextTick()
+    app.unmount()
+    return elapsed
+  }
+  for (let i = 0; i < 50; i++) (await time(false), await time(true)) // warm-up
+  const plain = []
+  const withIap = []
+  for (let i = 0; i < RUNS; i++) {
+    plain.push(await time(false))
+    withIap.push(await time(true))
+  }
+  add(
+    'startup',
+    'mount with plugin − without (median)',
+    `${(median(withIap) - median(plain)).toFixed(3)} ms`,
+    `${median(withIap).toFixed(3)} ms vs ${median(plain).toFixed(3)} ms over ${RUNS} runs; recovery runs after mount`,
+  )
+  sim.uninstall()
+}
+
+const cpu = os.cpus()[0]?.model ?? 'unknown CPU'
+const machine = `${cpu}, ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${os.platform()} ${os.arch()}`
+const table = ['| section | metric | value | note |', '|---|---|---|---|', ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n')
+console.log(`\n${table}\n\nmachine: ${machine}`)
+writeFileSync(
+  'BENCHMARKS.md',
+  `# Benchmarks\n\nProduced by \`npm run bench\` (\`node --expose-gc scripts/bench.mjs\`) on ${new Date().toISOString().slice(0, 10)}.\n` +
+    `Machine: ${machine}.\n\nCounts and ratios hold from machine to machine; absolute times are this machine's. Sizes: esbuild, minified, ` +
+    `NODE_ENV=production, with vue, pinia, @vueuse/*, the SDK and @vue/devtools-api external, every library measured the same way in the same run.\n\n${table}\n`,
+)
+GlobalRegistrator.unregister()
+process.exit(0)
