@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { createIapClient, detectCapabilities, detectEnvironment, IapError, type IapClient } from '../src'
+import { createIapClient, detectCapabilities, detectEnvironment, IapError, isCancellation, TOSS_ERROR_CODES, type IapClient } from '../src'
 import { installTossSimulator, type TossSimulator } from '../src/testing'
 import { createTestServer, flush } from './helpers'
 
@@ -269,6 +269,15 @@ describe('one purchase as one promise', () => {
     expect(s.orders).toHaveLength(0)
     expect(server.calls).toHaveLength(0)
     expect(s.callsTo('requestOneTimePurchase').filter((c) => c.type === 'removeEventListener')).toHaveLength(3)
+    expectNoListeners(s)
+  })
+
+  it.each(TOSS_ERROR_CODES.filter((c) => c !== 'USER_CANCELED'))('reports %s from the payment sheet as a failure with that code', async (code) => {
+    s.nextPurchase({ error: code })
+    const result = await client.purchase({ sku: 'gem-100' })
+    expect(result).toMatchObject({ status: 'failed', error: { code } })
+    expect(isCancellation((result as { error: IapError }).error)).toBe(false)
+    expect(server.calls).toHaveLength(0)
     expectNoListeners(s)
   })
 
