@@ -1,21 +1,13 @@
-import { enableAutoUnmount, flushPromises, mount } from '@vue/test-utils'
+import { flushPromises, mount } from '@vue/test-utils'
 import { createPinia } from 'pinia'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { defineComponent, h } from 'vue'
 import { createTossIap, DEFAULT_RECOVERY_CONCURRENCY, useProducts, usePurchase, type GrantOrder, type TossIapOptions } from '../src'
-import { installTossSimulator, type TossSimulator } from '../src/testing'
-import { createTestServer, expectEveryPaidOrderGrantedOnceAndCompleted, mountWithIap } from './helpers'
+import { server, sim } from './session'
+import { expectEveryPaidOrderGrantedOnceAndCompleted, mountWithIap } from './helpers'
 
 // The hard properties behind `npm run bench` (BENCHMARKS.md), asserted so that CI fails when one
 // breaks. The bench measures the same things at full scale.
-
-enableAutoUnmount(afterEach)
-
-let sim: TossSimulator
-beforeEach(() => {
-  sim = installTossSimulator()
-})
-afterEach(() => sim.uninstall())
 
 const quiet = {
   recovery: { onInstall: false, onVisible: false },
@@ -55,7 +47,7 @@ describe('bridge economy', () => {
 
   it(`recovery of 50 orders makes 1 getPendingOrders call, and 1 grant and 1 completion per order, ${DEFAULT_RECOVERY_CONCURRENCY} at a time`, async () => {
     for (let i = 0; i < 50; i++) sim.addPaidOrder(i % 2 ? 'gem-100' : 'remove-ads')
-    const server = createTestServer()
+
     let running = 0
     let peak = 0
     const grant = async (order: GrantOrder) => {

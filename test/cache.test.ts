@@ -1,21 +1,10 @@
-import { enableAutoUnmount, flushPromises } from '@vue/test-utils'
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { flushPromises } from '@vue/test-utils'
+import { describe, expect, it, vi } from 'vitest'
 import { createCache, useProducts, type StorageLike } from '../src'
-import { installTossSimulator, type TossSimulator } from '../src/testing'
-import { createTestServer, mountWithIap } from './helpers'
+import { sim, server, reinstall, hostDefaults } from './session'
+import { mountWithIap } from './helpers'
 
-enableAutoUnmount(afterEach)
-
-let sim: TossSimulator
-let server: ReturnType<typeof createTestServer>
-beforeEach(() => {
-  sim = installTossSimulator({ latency: 10 })
-  server = createTestServer()
-})
-afterEach(() => {
-  sim.uninstall()
-  vi.useRealTimers()
-})
+hostDefaults({ latency: 10 })
 
 const quiet = { recovery: { onInstall: false, onVisible: false }, entitlements: { refreshOnInstall: false } }
 
@@ -41,8 +30,8 @@ describe('the product cache', () => {
 
   it('replaces the cached list with what Toss answers', async () => {
     await visit()
-    sim.uninstall()
-    sim = installTossSimulator({
+    reinstall({
+      latency: 0,
       products: [{ sku: 'new', type: 'CONSUMABLE', displayName: 'New', displayAmount: '1원', iconUrl: '', description: '' }],
     })
     const { result } = mountWithIap(() => useProducts(), { grant: server.grant, ...quiet })

@@ -272,14 +272,17 @@ describe('one purchase as one promise', () => {
     expectNoListeners(s)
   })
 
-  it.each(TOSS_ERROR_CODES.filter((c) => c !== 'USER_CANCELED'))('reports %s from the payment sheet as a failure with that code', async (code) => {
-    s.nextPurchase({ error: code })
-    const result = await client.purchase({ sku: 'gem-100' })
-    expect(result).toMatchObject({ status: 'failed', error: { code } })
-    expect(isCancellation((result as { error: IapError }).error)).toBe(false)
-    expect(server.calls).toHaveLength(0)
-    expectNoListeners(s)
-  })
+  it.each(TOSS_ERROR_CODES.filter((c) => c !== 'USER_CANCELED'))(
+    'reports %s from the payment sheet as a failure with that code',
+    async (code) => {
+      s.nextPurchase({ error: code })
+      const result = await client.purchase({ sku: 'gem-100' })
+      expect(result).toMatchObject({ status: 'failed', error: { code } })
+      expect(isCancellation((result as { error: IapError }).error)).toBe(false)
+      expect(server.calls).toHaveLength(0)
+      expectNoListeners(s)
+    },
+  )
 
   it('fails with INVALID_PRODUCT_ID for a sku the console does not know', async () => {
     expect(await client.purchase({ sku: 'nope' })).toMatchObject({ status: 'failed', error: { code: 'INVALID_PRODUCT_ID' } })

@@ -1,19 +1,10 @@
-import { enableAutoUnmount } from '@vue/test-utils'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { getCurrentInstance } from 'vue'
 import { usePurchase } from '../src'
-import { installTossSimulator, type TossSimulator } from '../src/testing'
+import { server } from './session'
 import { TOSS_IAP_KEY } from '../src/vue/context'
 import { installDevtools, type SetupDevtools } from '../src/vue/devtools'
-import { createTestServer, mountWithIap } from './helpers'
-
-enableAutoUnmount(afterEach)
-
-let sim: TossSimulator
-beforeEach(() => {
-  sim = installTossSimulator()
-})
-afterEach(() => sim.uninstall())
+import { mountWithIap } from './helpers'
 
 /** A devtools stand-in that records what the plugin tells it, and answers its hooks on demand. */
 function recordingDevtools() {
@@ -43,7 +34,7 @@ function recordingDevtools() {
 describe('Vue devtools', () => {
   it('records every bridge call and order transition on a "Toss IAP" timeline, and inspects orders and entitlements', async () => {
     const devtools = recordingDevtools()
-    const server = createTestServer()
+
     const { result, store, wrapper } = mountWithIap(
       () => {
         const instance = getCurrentInstance()!

@@ -1,22 +1,9 @@
-import { enableAutoUnmount, flushPromises } from '@vue/test-utils'
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { flushPromises } from '@vue/test-utils'
+import { describe, expect, it, vi } from 'vitest'
 import { ref } from 'vue'
 import { useEntitlement, useOrderHistory, usePurchase, useSubscription, useSubscriptionPurchase, type RevokedEvent } from '../src'
-import { installTossSimulator, type TossSimulator } from '../src/testing'
-import { createTestServer, mountWithIap } from './helpers'
-
-enableAutoUnmount(afterEach)
-
-let sim: TossSimulator
-let server: ReturnType<typeof createTestServer>
-beforeEach(() => {
-  sim = installTossSimulator()
-  server = createTestServer()
-})
-afterEach(() => {
-  sim.uninstall()
-  vi.useRealTimers()
-})
+import { sim, server, reinstall } from './session'
+import { mountWithIap } from './helpers'
 
 /** Buys through the simulator as an earlier session would have: paid, granted and completed. */
 function ownedBefore(sku: string) {
@@ -253,8 +240,7 @@ describe('useSubscription', () => {
 
 describe('useOrderHistory', () => {
   it('pages through several pages with { key }, without duplicates', async () => {
-    sim.uninstall()
-    sim = installTossSimulator({ historyPageSize: 3 })
+    reinstall({ historyPageSize: 3 })
     const ids = Array.from({ length: 8 }, () => ownedBefore('gem-100').orderId)
     const { result } = mountWithIap(() => useOrderHistory(), {
       grant: server.grant,

@@ -1,23 +1,10 @@
-import { enableAutoUnmount, flushPromises, mount } from '@vue/test-utils'
+import { flushPromises, mount } from '@vue/test-utils'
 import { createPinia } from 'pinia'
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { createApp, defineComponent, effectScope, h, ref } from 'vue'
+import { describe, expect, it, vi } from 'vitest'
+import { createApp, defineComponent, effectScope, ref } from 'vue'
 import { createTossIap, useIapStore, usePurchase, useSubscriptionPurchase, type IapOrderEvent } from '../src'
-import { installTossSimulator, type TossSimulator } from '../src/testing'
-import { createTestServer, expectEveryPaidOrderGrantedOnceAndCompleted, mountWithIap } from './helpers'
-
-enableAutoUnmount(afterEach)
-
-let sim: TossSimulator
-let server: ReturnType<typeof createTestServer>
-beforeEach(() => {
-  sim = installTossSimulator()
-  server = createTestServer()
-})
-afterEach(() => {
-  sim.uninstall()
-  vi.useRealTimers()
-})
+import { sim, server, reinstall } from './session'
+import { expectEveryPaidOrderGrantedOnceAndCompleted, mountWithIap } from './helpers'
 
 const noRecovery = { onInstall: false, onVisible: false }
 
@@ -243,9 +230,8 @@ describe('money rules', () => {
   })
 
   it('"the app closes after paying": a new session grants the order once and completes it', async () => {
-    sim.uninstall()
     let first: ReturnType<typeof mountWithIap<ReturnType<typeof usePurchase>>> | undefined
-    sim = installTossSimulator({ onAppClose: () => first?.wrapper.unmount() })
+    reinstall({ onAppClose: () => first?.wrapper.unmount() })
     sim.nextPurchase('close-after-pay')
     first = mountWithIap(() => usePurchase('gem-100'), { grant: server.grant, recovery: noRecovery })
     const outcome = first.result.purchase()
@@ -265,9 +251,8 @@ describe('money rules', () => {
   })
 
   it('"the app closes during the grant": the server saw the grant, Toss did not; the next session completes it without a second grant row', async () => {
-    sim.uninstall()
     let first: ReturnType<typeof mountWithIap<ReturnType<typeof usePurchase>>> | undefined
-    sim = installTossSimulator({ onAppClose: () => first?.wrapper.unmount() })
+    reinstall({ onAppClose: () => first?.wrapper.unmount() })
     sim.nextPurchase('close-during-grant')
     first = mountWithIap(() => usePurchase('gem-100'), { grant: server.grant, recovery: noRecovery })
     void first.result.purchase()

@@ -1,21 +1,8 @@
-import { enableAutoUnmount, flushPromises } from '@vue/test-utils'
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { flushPromises } from '@vue/test-utils'
+import { describe, expect, it, vi } from 'vitest'
 import { createIapClient, recoverPendingOrders, useProducts, type IapOrderEvent } from '../src'
-import { installTossSimulator, type TossSimulator } from '../src/testing'
-import { createTestServer, expectEveryPaidOrderGrantedOnceAndCompleted, mountWithIap } from './helpers'
-
-enableAutoUnmount(afterEach)
-
-let sim: TossSimulator
-let server: ReturnType<typeof createTestServer>
-beforeEach(() => {
-  sim = installTossSimulator()
-  server = createTestServer()
-})
-afterEach(() => {
-  sim.uninstall()
-  vi.useRealTimers()
-})
+import { sim, server, reinstall } from './session'
+import { expectEveryPaidOrderGrantedOnceAndCompleted, mountWithIap } from './helpers'
 
 function setVisibility(state: 'visible' | 'hidden') {
   Object.defineProperty(document, 'visibilityState', { value: state, configurable: true })
@@ -39,8 +26,7 @@ describe('recovery on install', () => {
   })
 
   it('fills in the sku when the host lists only orderIds', async () => {
-    sim.uninstall()
-    sim = installTossSimulator({ pendingOrdersFormat: 'orderIds' })
+    reinstall({ pendingOrdersFormat: 'orderIds' })
     const order = sim.addPaidOrder('remove-ads')
     const { store } = mountWithIap(() => null, { grant: server.grant })
     await store.whenReady()

@@ -20,7 +20,9 @@ describe('public types', () => {
     expectTypeOf(r.status).toEqualTypeOf<ComputedRef<PurchaseStatus>>()
     expectTypeOf(r.purchase).returns.toEqualTypeOf<Promise<PurchaseOutcome>>()
     expectTypeOf(r.error).toEqualTypeOf<ComputedRef<IapError | null>>()
-    expectTypeOf<PurchaseStatus>().toEqualTypeOf<'idle' | 'purchasing' | 'granting' | 'granted' | 'completed' | 'pending' | 'canceled' | 'failed'>()
+    expectTypeOf<PurchaseStatus>().toEqualTypeOf<
+      'idle' | 'purchasing' | 'granting' | 'granted' | 'completed' | 'pending' | 'canceled' | 'failed'
+    >()
     expectTypeOf<PurchaseOutcome['status']>().not.toEqualTypeOf<PurchaseStatus>()
   })
 
