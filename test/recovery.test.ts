@@ -130,6 +130,7 @@ describe('recovery on return to the foreground', () => {
     const { store } = mountWithIap(() => null, { grant: server.grant })
     await store.whenReady()
     expect(sim.callsTo('getPendingOrders')).toHaveLength(1)
+    expect(sim.callsTo('getCompletedOrRefundedOrders')).toHaveLength(1) // the entitlement refresh after it
 
     vi.advanceTimersByTime(31_000)
     sim.addPaidOrder('gem-100')
@@ -139,6 +140,8 @@ describe('recovery on return to the foreground', () => {
     await vi.waitFor(() => expect(store.recovery.status).toBe('done'))
     expect(sim.callsTo('getPendingOrders')).toHaveLength(2)
     expect(server.calls).toHaveLength(1)
+    await vi.waitFor(() => expect(store.entitlementsStatus).toBe('success'))
+    expect(sim.callsTo('getCompletedOrRefundedOrders')).toHaveLength(2) // entitlements refresh with it
 
     vi.advanceTimersByTime(10_000) // within the throttle
     setVisibility('hidden')
