@@ -2,7 +2,7 @@ import { flushPromises, mount } from '@vue/test-utils'
 import { createPinia } from 'pinia'
 import { describe, expect, it, vi } from 'vitest'
 import { createApp, defineComponent, effectScope, ref } from 'vue'
-import { createTossIap, useIapStore, usePurchase, useSubscriptionPurchase, type IapOrderEvent } from '../src'
+import { createTossIap, useIapStore, useProducts, usePurchase, useSubscriptionPurchase, type IapOrderEvent } from '../src'
 import { sim, server, reinstall } from './session'
 import { expectEveryPaidOrderGrantedOnceAndCompleted, mountWithIap } from './helpers'
 
@@ -275,5 +275,35 @@ describe('money rules', () => {
     expect(result.status.value).toBe('failed')
     expect(result.error.value?.code).toBe(code)
     expect(sim.calls.filter((c) => c.type === 'addEventListener')).toHaveLength(0)
+  })
+})
+
+describe('SSR hydration', () => {
+  it('takes the server-rendered state but re-reads the page it runs in', async () => {
+    // The whole state as a server serialises it (taken from a real store), with what the server knew of its page.
+    const rendered = createPinia()
+    mount(defineComponent({ setup: () => () => null }), {
+      global: { plugins: [rendered, createTossIap({ grant: server.grant, recovery: noRecovery })] },
+    })
+    const serverState = JSON.parse(JSON.stringify(rendered.state.value))
+    Object.assign(serverState['toss-iap'], {
+      environment: { kind: 'server', appVersion: null, os: null },
+      capabilities: Object.fromEntries(Object.keys(serverState['toss-iap'].capabilities).map((k) => [k, false])),
+      isReady: true,
+    })
+    const pinia = createPinia()
+    pinia.state.value = JSON.parse(JSON.stringify(serverState))
+    let products!: ReturnType<typeof useProducts>
+    const Host = defineComponent({ setup: () => ((products = useProducts()), () => null) })
+    // Nothing at install re-reads the page here (no recovery, no entitlement refresh).
+    const plugin = createTossIap({ grant: server.grant, recovery: noRecovery, entitlements: { refreshOnInstall: false } })
+    const wrapper = mount(Host, { global: { plugins: [pinia, plugin] } })
+    const store = useIapStore(pinia)
+    expect(store.environment.kind).toBe('toss')
+    expect(store.capabilities.purchase).toBe(true)
+    await flushPromises()
+    expect(products.products.value).toHaveLength(3) // it loaded: the page is not the server
+    expect(store.isReady).toBe(true)
+    wrapper.unmount()
   })
 })

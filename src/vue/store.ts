@@ -1,4 +1,4 @@
-import { defineStore } from 'pinia'
+import { defineStore, skipHydrate } from 'pinia'
 import { inject, ref, shallowRef } from 'vue'
 import type { IapCapabilities, IapEnvironment } from '../core/environment.js'
 import { IapError } from '../core/errors.js'
@@ -27,9 +27,10 @@ export const useIapStore = defineStore('toss-iap', () => {
   }
   const { client } = ctx
 
-  const environment = shallowRef<IapEnvironment>(client.environment())
-  const capabilities = shallowRef<IapCapabilities>(client.capabilities())
-  const isReady = ref(false)
+  // Facts of this page, never taken from the server's state when an SSR app hydrates.
+  const environment = skipHydrate(shallowRef<IapEnvironment>(client.environment()))
+  const capabilities = skipHydrate(shallowRef<IapCapabilities>(client.capabilities()))
+  const isReady = skipHydrate(ref(false))
   let ready: Promise<RecoveryReport | null> = Promise.resolve(null)
 
   const productsState = createProductsState(client, ctx.cache)

@@ -1,4 +1,5 @@
 import { createEventHook } from '@vueuse/core'
+import { skipHydrate } from 'pinia'
 import { ref, shallowReactive } from 'vue'
 import type { IapClient } from '../../core/client.js'
 import { IapError, toIapError } from '../../core/errors.js'
@@ -60,7 +61,7 @@ export interface PurchaseOptions {
 export function createOrdersState(client: IapClient, ctx: TossIapContext) {
   // Shallow: each record is replaced whole, never edited in place, so only the keys need tracking.
   const orders = shallowReactive<Record<string, IapOrder>>({})
-  const activePurchase = ref<{ sku: string; kind: OrderKind; startedAt: number } | null>(null)
+  const activePurchase = skipHydrate(ref<{ sku: string; kind: OrderKind; startedAt: number } | null>(null))
   const events = createEventHook<IapOrderEvent>()
 
   /** Records a change of one order and announces a change of status. `completed` is final. */

@@ -1,3 +1,4 @@
+import { skipHydrate } from 'pinia'
 import { ref, type ShallowRef } from 'vue'
 import type { IapClient } from '../../core/client.js'
 import { recoverPendingOrders, type RecoveryReport } from '../../core/recovery.js'
@@ -20,7 +21,7 @@ interface Deps {
 }
 
 export function createRecoveryState(client: IapClient, ctx: TossIapContext, deps: Deps) {
-  const recovery = ref<RecoveryState>({ status: 'idle', lastReport: null, lastStartedAt: null, runs: 0 })
+  const recovery = skipHydrate(ref<RecoveryState>({ status: 'idle', lastReport: null, lastStartedAt: null, runs: 0 }))
 
   async function describe(listed: PendingOrder): Promise<{ sku: string; kind: OrderKind }> {
     const known = deps.orders[listed.orderId]
