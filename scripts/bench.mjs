@@ -12,7 +12,11 @@ if (typeof global.gc !== 'function') throw new Error('run with node --expose-gc 
 process.env.NODE_ENV = 'production' // what users ship: no devtools
 execFileSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit' })
 
+// The DOM comes from happy-dom. Timers and AbortController stay Node's own: a browser's are native
+// too, and happy-dom's JavaScript stand-ins would bill their own cost to whoever uses them most.
+const native = { setTimeout, clearTimeout, setInterval, clearInterval, AbortController, AbortSignal }
 GlobalRegistrator.register({ url: 'http://localhost/' })
+Object.assign(globalThis, native)
 const { IAP } = await import('@apps-in-toss/web-framework')
 const { createApp, defineComponent, h, nextTick } = await import('vue')
 const { createPinia } = await import('pinia')
