@@ -29,6 +29,8 @@ export default defineConfig({
           include: ['test/e2e/**/*.test.ts'],
           testTimeout: 60_000,
           hookTimeout: 60_000,
+          // A loaded CI machine is slower than a laptop; polls wait for what a person would.
+          expect: { poll: { timeout: 15_000, interval: 50 } },
         },
       },
       {
