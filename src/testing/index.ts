@@ -8,5 +8,5 @@ export type {
   SimSubscription,
   SimulatorOptions,
   TossSimulator,
-} from './simulator.js'
+} from './types.js'
 export { DEFAULT_PRODUCTS } from './catalogue.js'
