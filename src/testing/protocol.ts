@@ -1,6 +1,6 @@
 import { MIN_VERSIONS, type GraniteEmitter, type IapCapability } from '../core/environment.js'
 
-// The pieces of the bridge protocol the simulated host shares with nothing else.
+// Bridge-protocol helpers of the simulated host: which version each call needs, and an emitter.
 
 export { MIN_VERSIONS }
 
