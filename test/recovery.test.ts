@@ -227,3 +227,30 @@ describe('onOrderEvent', () => {
     expect(events).toEqual(['granting', 'granted', 'recovered'])
   })
 })
+
+describe('bridge calls an app does not need', () => {
+  it('a catalogue that has nothing to own reads no order history', async () => {
+    reinstall({
+      products: [{ sku: 'gem-100', type: 'CONSUMABLE', displayName: 'Gems', displayAmount: '1,100원', iconUrl: '', description: '' }],
+    })
+    const { store } = mountWithIap(() => null, { grant: server.grant })
+    await store.whenReady()
+    expect(store.entitlementsStatus).toBe('success')
+    expect(sim.callsTo('getCompletedOrRefundedOrders')).toHaveLength(0)
+  })
+
+  it('without entitlements in use, returning to the foreground only recovers', async () => {
+    const { store } = mountWithIap(() => null, {
+      grant: server.grant,
+      recovery: { throttle: 0 },
+      entitlements: { refreshOnInstall: false },
+    })
+    await store.whenReady()
+    setVisibility('hidden')
+    setVisibility('visible')
+    await vi.waitFor(() => expect(store.recovery.runs).toBe(2))
+    await flushPromises()
+    expect(sim.callsTo('getCompletedOrRefundedOrders')).toHaveLength(0)
+    expect(sim.callsTo('iapGetProductItemList')).toHaveLength(0)
+  })
+})

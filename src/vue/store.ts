@@ -52,11 +52,15 @@ export const useIapStore = defineStore('toss-iap', () => {
     capabilities.value = client.capabilities()
   }
 
-  /** Recovery, then (if on) an entitlement refresh: what install and the return to the foreground run. */
-  async function sync(options: { entitlements: boolean } = { entitlements: true }): Promise<RecoveryReport> {
+  /**
+   * Recovery, then an entitlement refresh: what install and the return to the foreground run. The
+   * refresh runs when asked for (install) or once entitlements are in use; an app that never reads
+   * them pays no bridge call for them.
+   */
+  async function sync(options: { entitlements?: boolean } = {}): Promise<RecoveryReport> {
     refreshEnvironment()
     const report = await recoveryState.recover()
-    if (options.entitlements) await entitlementsState.refreshEntitlements()
+    if (options.entitlements ?? entitlementsState.entitlementsStatus.value !== 'idle') await entitlementsState.refreshEntitlements()
     return report
   }
 

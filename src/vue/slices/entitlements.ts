@@ -120,6 +120,9 @@ export function createEntitlementsState(client: IapClient, ctx: TossIapContext, 
         const source = ctx.entitlements.source
         if (source) {
           apply(fromServer(await source(), products), [])
+        } else if (!products.some((p) => p.type !== 'CONSUMABLE')) {
+          // Nothing in the catalogue can be owned: no history to read.
+          apply({}, [])
         } else {
           const history = await readHistory()
           const session = Object.values(deps.orders)
