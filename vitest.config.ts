@@ -1,7 +1,7 @@
 import vue from '@vitejs/plugin-vue'
 import { playwright } from '@vitest/browser-playwright'
 import { defineConfig } from 'vitest/config'
-import { CHROMIUM_ARGS, chromiumPath } from './test/chromium'
+import { CHROMIUM_ARGS, chromiumPath } from './test/chromium.ts'
 
 export default defineConfig({
   plugins: [vue()],
