@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs'
 import os from 'node:os'
 import { performance } from 'node:perf_hooks'
 import { GlobalRegistrator } from '@happy-dom/global-registrator'
-import { MAIN_ENTRY_BUDGET, measureAll } from './size.mjs'
+import { BUDGETS, measureAll } from './size.mjs'
 
 if (typeof global.gc !== 'function') throw new Error('run with node --expose-gc (npm run bench does)')
 process.env.NODE_ENV = 'production' // what users ship: no devtools

@@ -42,9 +42,9 @@ export type {
   PurchaseOutcome,
   PurchaseStatus,
   RecoveryState,
-  RevokedEvent,
-  SubscriptionRecord,
 } from './vue/store.js'
+export { useEntitlementStore } from './vue/entitlementStore.js'
+export type { EntitlementStore, RevokedEvent, SubscriptionRecord } from './vue/entitlementStore.js'
 export { usePurchase } from './vue/usePurchase.js'
 export type { UsePurchaseOptions, UsePurchaseReturn } from './vue/usePurchase.js'
 export { useSubscriptionPurchase } from './vue/useSubscriptionPurchase.js'

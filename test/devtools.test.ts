@@ -1,6 +1,6 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { getCurrentInstance } from 'vue'
-import { usePurchase } from '../src'
+import { useEntitlement, usePurchase } from '../src'
 import { server } from './session'
 import { TOSS_IAP_KEY } from '../src/vue/context'
 import { installDevtools, type SetupDevtools } from '../src/vue/devtools'
@@ -38,11 +38,17 @@ describe('Vue devtools', () => {
     const { result, store, wrapper } = mountWithIap(
       () => {
         const instance = getCurrentInstance()!
-        return { buy: usePurchase('remove-ads'), app: instance.appContext.app, ctx: instance.appContext.provides[TOSS_IAP_KEY as symbol] }
+        return {
+          buy: usePurchase('remove-ads'),
+          owned: useEntitlement('remove-ads'),
+          app: instance.appContext.app,
+          ctx: instance.appContext.provides[TOSS_IAP_KEY as symbol],
+        }
       },
       { grant: server.grant, recovery: { onInstall: false }, entitlements: { refreshOnInstall: false } },
     )
     void wrapper
+    await vi.waitFor(() => expect(result.owned.isLoading.value).toBe(false)) // the first entitlement refresh, before devtools
     installDevtools(result.app, store, result.ctx, devtools.setup)
     expect(devtools.descriptor()).toMatchObject({ id: 'vue-toss-iap', label: 'Toss IAP', app: result.app })
     expect(devtools.layers).toEqual([expect.objectContaining({ id: 'toss-iap', label: 'Toss IAP' })])
@@ -65,7 +71,7 @@ describe('Vue devtools', () => {
 
     const tree: any = { app: result.app, inspectorId: 'toss-iap', filter: '', rootNodes: [] }
     devtools.hooks.tree!(tree)
-    expect(tree.rootNodes.map((n: any) => n.label)).toEqual(['Orders (1)', 'Entitlements (1)'])
+    expect(tree.rootNodes.map((n: any) => n.label)).toEqual(['Orders (1)', 'Entitlements (2)'])
     expect(tree.rootNodes[0].children[0]).toMatchObject({
       id: `order:${outcome.orderId}`,
       tags: [expect.objectContaining({ label: 'completed' })],

@@ -1,7 +1,15 @@
 import { flushPromises } from '@vue/test-utils'
 import { describe, expect, it, vi } from 'vitest'
 import { ref } from 'vue'
-import { useEntitlement, useOrderHistory, usePurchase, useSubscription, useSubscriptionPurchase, type RevokedEvent } from '../src'
+import {
+  useEntitlement,
+  useEntitlementStore,
+  useOrderHistory,
+  usePurchase,
+  useSubscription,
+  useSubscriptionPurchase,
+  type RevokedEvent,
+} from '../src'
 import { sim, server, reinstall } from './session'
 import { mountWithIap } from './helpers'
 
@@ -151,19 +159,19 @@ describe('useEntitlement', () => {
 
   it('consumables are never owned: the order events are where a balance refreshes', async () => {
     const balanceRefreshes: string[] = []
-    const { result, store } = mountWithIap(() => usePurchase('gem-100'), {
+    const { result, store } = mountWithIap(() => ({ buy: usePurchase('gem-100'), owned: useEntitlementStore() }), {
       grant: server.grant,
       onOrderEvent: (e) => e.type === 'completed' && balanceRefreshes.push(e.order.sku),
     })
     await store.whenReady()
-    await result.purchase()
+    await result.buy.purchase()
     expect(balanceRefreshes).toEqual(['gem-100'])
-    expect(store.entitlements['gem-100']).toBeUndefined()
+    expect(result.owned.entitlements['gem-100']).toBeUndefined()
   })
 
   it('paints a cached entitlement as stale until the refresh decides', async () => {
     const order = ownedBefore('remove-ads')
-    const first = mountWithIap(() => null, { grant: server.grant })
+    const first = mountWithIap(() => useEntitlement('remove-ads'), { grant: server.grant })
     await first.store.whenReady()
     first.wrapper.unmount()
     sim.refund(order.orderId)

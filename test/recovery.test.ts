@@ -1,6 +1,6 @@
 import { flushPromises } from '@vue/test-utils'
 import { describe, expect, it, vi } from 'vitest'
-import { createIapClient, recoverPendingOrders, useProducts, type IapOrderEvent } from '../src'
+import { createIapClient, recoverPendingOrders, useEntitlementStore, useProducts, type IapOrderEvent } from '../src'
 import { sim, server, reinstall } from './session'
 import { expectEveryPaidOrderGrantedOnceAndCompleted, mountWithIap } from './helpers'
 
@@ -127,7 +127,7 @@ describe('recover()', () => {
 describe('recovery on return to the foreground', () => {
   it('runs when the page becomes visible after being hidden, at most once per 30 s', async () => {
     vi.useFakeTimers({ toFake: ['Date', 'setTimeout', 'clearTimeout'] })
-    const { store } = mountWithIap(() => null, { grant: server.grant })
+    const { store, result: owned } = mountWithIap(() => useEntitlementStore(), { grant: server.grant })
     await store.whenReady()
     expect(sim.callsTo('getPendingOrders')).toHaveLength(1)
     expect(sim.callsTo('getCompletedOrRefundedOrders')).toHaveLength(1) // the entitlement refresh after it
@@ -140,7 +140,7 @@ describe('recovery on return to the foreground', () => {
     await vi.waitFor(() => expect(store.recovery.status).toBe('done'))
     expect(sim.callsTo('getPendingOrders')).toHaveLength(2)
     expect(server.calls).toHaveLength(1)
-    await vi.waitFor(() => expect(store.entitlementsStatus).toBe('success'))
+    await vi.waitFor(() => expect(owned.entitlementsStatus).toBe('success'))
     expect(sim.callsTo('getCompletedOrRefundedOrders')).toHaveLength(2) // entitlements refresh with it
 
     vi.advanceTimersByTime(10_000) // within the throttle
@@ -233,9 +233,9 @@ describe('bridge calls an app does not need', () => {
     reinstall({
       products: [{ sku: 'gem-100', type: 'CONSUMABLE', displayName: 'Gems', displayAmount: '1,100원', iconUrl: '', description: '' }],
     })
-    const { store } = mountWithIap(() => null, { grant: server.grant })
+    const { store, result: owned } = mountWithIap(() => useEntitlementStore(), { grant: server.grant })
     await store.whenReady()
-    expect(store.entitlementsStatus).toBe('success')
+    expect(owned.entitlementsStatus).toBe('success')
     expect(sim.callsTo('getCompletedOrRefundedOrders')).toHaveLength(0)
   })
 

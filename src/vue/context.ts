@@ -1,9 +1,10 @@
-import type { InjectionKey } from 'vue'
+import type { EffectScope, InjectionKey } from 'vue'
 import type { IapCache } from '../core/cache.js'
 import type { BridgeCallEvent, IapClient } from '../core/client.js'
 import type { ServerEntitlement } from '../core/entitlements.js'
 import type { GrantOutcome } from '../core/grants.js'
 import type { GrantOrder } from '../core/types.js'
+import type { RevokedEvent } from './entitlementStore.js'
 
 export interface RecoverySettings {
   /** Recover when the plugin is installed. Default `true`. */
@@ -23,7 +24,11 @@ export interface EntitlementSettings {
    * made elsewhere, manual refunds and revocations.
    */
   source?: () => ServerEntitlement[] | Promise<ServerEntitlement[]>
-  /** Refresh entitlements on install, after recovery. Default `true`. */
+  /**
+   * Refresh entitlements at startup, after recovery, when they are in use (a `useEntitlement` or
+   * `useSubscription` at startup). `false` leaves the first refresh to the first `useEntitlement`
+   * or `refresh()`. Default `true`.
+   */
   refreshOnInstall: boolean
 }
 
@@ -37,6 +42,12 @@ export interface TossIapContext {
   grantSettled?: (order: GrantOrder, outcome: GrantOutcome) => void
   /** The devtools timeline listens here (development builds only). */
   onBridgeCall?: (event: BridgeCallEvent) => void
+  /** Set by the entitlement store once it exists: what runs after each recovery. */
+  afterRecovery?: () => Promise<unknown>
+  /** Told of every entitlement lost (the plugin's `onRevoked`, devtools). */
+  revokedListeners: Set<(event: RevokedEvent) => void>
+  /** The plugin's scope: what it starts stops when the app unmounts. Absent on the server. */
+  scope?: EffectScope
 }
 
 export const TOSS_IAP_KEY: InjectionKey<TossIapContext> = Symbol(process.env.NODE_ENV !== 'production' ? 'vue-toss-iap' : '')

@@ -1,6 +1,8 @@
 import { setupDevtoolsPlugin } from '@vue/devtools-api'
+import type { Pinia } from 'pinia'
 import type { App } from 'vue'
 import type { BridgeCallEvent } from '../core/client.js'
+import type { Entitlement } from '../core/entitlements.js'
 import type { TossIapContext } from './context.js'
 import type { IapStore } from './store.js'
 
@@ -14,6 +16,13 @@ const RED = 0xf04452
 
 type DevtoolsApi = Parameters<Parameters<typeof setupDevtoolsPlugin>[1]>[0]
 export type SetupDevtools = (descriptor: Parameters<typeof setupDevtoolsPlugin>[0], setup: (api: DevtoolsApi) => void) => unknown
+
+/** The entitlement store's state, read from Pinia without creating the store (an app may not use it). */
+function ownedBy(app: App): Record<string, Entitlement> {
+  const pinia = app.config.globalProperties.$pinia as Pinia | undefined
+  const state = pinia?.state.value['toss-iap-entitlements'] as { entitlements?: Record<string, Entitlement> } | undefined
+  return state?.entitlements ?? {}
+}
 
 export function installDevtools(app: App, store: IapStore, ctx: TossIapContext, setup: SetupDevtools = setupDevtoolsPlugin) {
   setup(
@@ -61,7 +70,7 @@ export function installDevtools(app: App, store: IapStore, ctx: TossIapContext, 
         })
         refresh()
       })
-      store.onRevoked((event) => {
+      ctx.revokedListeners.add((event) => {
         api.addTimelineEvent({
           layerId: LAYER,
           event: {
@@ -80,7 +89,7 @@ export function installDevtools(app: App, store: IapStore, ctx: TossIapContext, 
         const filter = payload.filter.toLowerCase()
         const match = (...texts: string[]) => !filter || texts.some((t) => t.toLowerCase().includes(filter))
         const orders = Object.values(store.orders).filter((o) => match(o.orderId, o.sku))
-        const entitlements = Object.values(store.entitlements).filter((e) => match(e.sku, e.orderId ?? ''))
+        const entitlements = Object.values(ownedBy(app)).filter((e) => match(e.sku, e.orderId ?? ''))
         payload.rootNodes = [
           {
             id: 'orders',
@@ -105,7 +114,7 @@ export function installDevtools(app: App, store: IapStore, ctx: TossIapContext, 
       api.on.getInspectorState((payload) => {
         if (payload.app !== app || payload.inspectorId !== INSPECTOR) return
         const [kind, key] = payload.nodeId.split(/:(.*)/s)
-        const record = kind === 'order' ? store.orders[key ?? ''] : kind === 'entitlement' ? store.entitlements[key ?? ''] : undefined
+        const record = kind === 'order' ? store.orders[key ?? ''] : kind === 'entitlement' ? ownedBy(app)[key ?? ''] : undefined
         if (!record) {
           payload.state = {
             recovery: [{ key: 'state', value: store.recovery }],

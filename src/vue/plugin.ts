@@ -1,6 +1,6 @@
-import { useDocumentVisibility, useTimeoutFn } from '@vueuse/core'
+import { useDocumentVisibility } from '@vueuse/core'
 import type { Pinia } from 'pinia'
-import { effectScope, shallowRef, watch, type App, type Plugin } from 'vue'
+import { effectScope, watch, type App, type Plugin } from 'vue'
 import { createCache, type CacheOptions } from '../core/cache.js'
 import { createIapClient, type IapTimeouts } from '../core/client.js'
 import { isClient } from '../core/environment.js'
@@ -8,7 +8,8 @@ import { IapError } from '../core/errors.js'
 import { DEFAULT_RECOVERY_CONCURRENCY } from '../core/recovery.js'
 import type { GrantFn } from '../core/types.js'
 import { TOSS_IAP_KEY, type EntitlementSettings, type RecoverySettings, type TossIapContext } from './context.js'
-import { useIapStore, type IapOrderEvent, type RevokedEvent } from './store.js'
+import type { RevokedEvent } from './entitlementStore.js'
+import { useIapStore, type IapOrderEvent } from './store.js'
 
 export interface TossIapOptions {
   /**
@@ -26,7 +27,7 @@ export interface TossIapOptions {
   cache?: CacheOptions | false
   /** Every order transition (a shortcut for `useIapStore().onOrderEvent`). */
   onOrderEvent?: (event: IapOrderEvent) => void
-  /** Every entitlement lost (a shortcut for `useIapStore().onRevoked`). */
+  /** Every entitlement lost (a shortcut for `useEntitlementStore().onRevoked`). */
   onRevoked?: (event: RevokedEvent) => void
 }
 
@@ -36,9 +37,6 @@ export const DEFAULT_RECOVERY: RecoverySettings = {
   throttle: 30_000,
   concurrency: DEFAULT_RECOVERY_CONCURRENCY,
 }
-
-/** setTimeout's longest delay; a later expiry is checked again when this one fires. */
-const MAX_DELAY = 2_147_483_647
 
 /**
  * The Vue plugin: `app.use(createTossIap({ grant }))` after Pinia. Install recovers pending orders
@@ -70,6 +68,7 @@ export function createTossIap(options: TossIapOptions): Plugin {
       const ctx: TossIapContext = {
         recovery,
         entitlements,
+        revokedListeners: new Set(options.onRevoked ? [options.onRevoked] : []),
         cache: createCache(options.cache === false ? { storage: false } : options.cache),
         client: createIapClient({
           grant: options.grant,
@@ -81,12 +80,11 @@ export function createTossIap(options: TossIapOptions): Plugin {
       app.provide(TOSS_IAP_KEY, ctx)
       const store = app.runWithContext(() => useIapStore(pinia))
       if (options.onOrderEvent) store.onOrderEvent(options.onOrderEvent)
-      if (options.onRevoked) store.onRevoked(options.onRevoked)
 
       // On the server there is nothing to recover and no window to watch.
       if (!isClient) return store.start({ recover: false, entitlements: false })
 
-      const scope = effectScope(true)
+      const scope = (ctx.scope = effectScope(true))
       scope.run(() => {
         if (recovery.onVisible) {
           const visibility = useDocumentVisibility()
@@ -101,18 +99,6 @@ export function createTossIap(options: TossIapOptions): Plugin {
             { flush: 'sync' },
           )
         }
-        // When a subscription's expiry passes, what the user owns may have changed.
-        const delay = shallowRef(0)
-        const expiry = useTimeoutFn(() => void store.refreshEntitlements(), delay, { immediate: false })
-        watch(
-          () => store.nextExpiry,
-          (at) => {
-            expiry.stop()
-            if (at === null) return
-            delay.value = Math.min(at - Date.now() + 1000, MAX_DELAY)
-            expiry.start()
-          },
-        )
       })
       app.onUnmount(() => scope.stop())
       // Development builds only: bundlers drop this branch, and the devtools code with it, when

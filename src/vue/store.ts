@@ -4,7 +4,6 @@ import type { IapCapabilities, IapEnvironment } from '../core/environment.js'
 import { IapError } from '../core/errors.js'
 import type { RecoveryReport } from '../core/recovery.js'
 import { TOSS_IAP_KEY } from './context.js'
-import { createEntitlementsState } from './slices/entitlements.js'
 import { createHistoryState } from './slices/history.js'
 import { createOrdersState } from './slices/orders.js'
 import { createProductsState } from './slices/products.js'
@@ -13,12 +12,12 @@ import { createRecoveryState } from './slices/recovery.js'
 export type { IapOrder, IapOrderEvent, OrderStatus, PurchaseOptions, PurchaseOutcome, PurchaseStatus } from './slices/orders.js'
 export type { RecoveryState } from './slices/recovery.js'
 export type { HistoryState } from './slices/history.js'
-export type { RevokedEvent, SubscriptionRecord } from './slices/entitlements.js'
 export type { LoadStatus } from './slices/products.js'
 
 /**
  * The Pinia store (id `'toss-iap'`) behind every composable: environment, catalogue, orders,
- * recovery, entitlements, subscriptions and history, all visible in Vue devtools.
+ * recovery and history, all visible in Vue devtools. What the user owns has a store of its own,
+ * `useEntitlementStore()`.
  */
 export const useIapStore = defineStore('toss-iap', () => {
   const ctx = inject(TOSS_IAP_KEY, null)
@@ -38,7 +37,6 @@ export const useIapStore = defineStore('toss-iap', () => {
   const recoveryState = createRecoveryState(client, ctx, { ...ordersState, ...productsState })
   const historyState = createHistoryState(client)
   const { orders, activePurchase, purchase, events } = ordersState
-  const entitlementsState = createEntitlementsState(client, ctx, { ...ordersState, ...productsState, onOrderEvent: ordersState.events.on })
 
   // Once the app shows the history, a newly completed order belongs in it.
   events.on((event) => {
@@ -52,28 +50,28 @@ export const useIapStore = defineStore('toss-iap', () => {
     capabilities.value = client.capabilities()
   }
 
-  /**
-   * Recovery, then an entitlement refresh: what install and the return to the foreground run. The
-   * refresh runs when asked for (install) or once entitlements are in use; an app that never reads
-   * them pays no bridge call for them.
-   */
-  async function sync(options: { entitlements?: boolean } = {}): Promise<RecoveryReport> {
+  /** What runs after recovery: the entitlement refresh, once entitlements are in use. */
+  async function afterRecovery(entitlements: boolean) {
+    if (entitlements && ctx!.afterRecovery) await ctx!.afterRecovery()
+  }
+
+  /** Recovery, then the entitlement refresh: what the return to the foreground runs. */
+  async function sync(): Promise<RecoveryReport> {
     refreshEnvironment()
     const report = await recoveryState.recover()
-    if (options.entitlements ?? entitlementsState.entitlementsStatus.value !== 'idle') await entitlementsState.refreshEntitlements()
+    await afterRecovery(true)
     return report
   }
 
   /** @internal The plugin's start: runs in the background, never blocking the first render. */
   function start(options: { recover: boolean; entitlements: boolean }) {
-    const work = options.recover
-      ? sync(options)
-      : options.entitlements
-        ? entitlementsState.refreshEntitlements().then(() => null)
-        : Promise.resolve(null)
-    ready = work.finally(() => {
-      isReady.value = true
-    })
+    // The entitlement step comes at least a microtask later, when the components mounted with the
+    // app (and the entitlement store, if they use it) are in place.
+    ready = (options.recover ? recoveryState.recover() : Promise.resolve(null))
+      .then(async (report) => (await afterRecovery(options.entitlements), report))
+      .finally(() => {
+        isReady.value = true
+      })
   }
 
   /** Resolves, with the recovery report (`null` when recovery was off), once the startup work is done. */
@@ -91,7 +89,6 @@ export const useIapStore = defineStore('toss-iap', () => {
     purchase,
     ...recoveryState,
     ...historyState,
-    ...entitlementsState,
     refreshEnvironment,
     sync,
     start,

@@ -2,6 +2,7 @@ import { computed, toValue, type ComputedRef, type MaybeRefOrGetter } from 'vue'
 import type { Entitlement } from '../core/entitlements.js'
 import { IapError } from '../core/errors.js'
 import type { IapProduct } from '../core/types.js'
+import { useEntitlementStore } from './entitlementStore.js'
 import { useIapStore } from './store.js'
 
 export interface UseEntitlementReturn {
@@ -43,19 +44,20 @@ function skuError(sku: string, product: IapProduct | undefined, catalogueKnown: 
  */
 export function useEntitlement(sku: MaybeRefOrGetter<string>): UseEntitlementReturn {
   const store = useIapStore()
-  if (store.entitlementsStatus === 'idle' && store.environment.kind !== 'server') void store.refreshEntitlements()
+  const owned = useEntitlementStore()
+  owned.ensureFresh()
 
   const product = computed(() => store.products.find((p) => p.sku === toValue(sku)))
   const invalidSku = computed(() => skuError(toValue(sku), product.value, store.productsSource !== null))
   // A failed refresh keeps the last answer; a sku that cannot be owned never is.
-  const error = computed(() => invalidSku.value ?? (product.value ? null : store.productsError) ?? store.entitlementsError)
-  const entitlement = computed(() => (invalidSku.value ? null : (store.entitlements[toValue(sku)] ?? null)))
+  const error = computed(() => invalidSku.value ?? (product.value ? null : store.productsError) ?? owned.entitlementsError)
+  const entitlement = computed(() => (invalidSku.value ? null : (owned.entitlements[toValue(sku)] ?? null)))
   return {
     isActive: computed(() => entitlement.value?.isActive === true),
     entitlement,
     isStale: computed(() => entitlement.value?.isStale === true),
-    isLoading: computed(() => store.entitlementsStatus === 'loading'),
+    isLoading: computed(() => owned.entitlementsStatus === 'loading'),
     error,
-    refresh: () => store.refreshEntitlements(),
+    refresh: () => owned.refreshEntitlements(),
   }
 }

@@ -1,7 +1,8 @@
 import { computed, toValue, watch, type ComputedRef, type MaybeRefOrGetter } from 'vue'
+import { useIapStore } from './store.js'
 import type { IapError } from '../core/errors.js'
 import type { SubscriptionInfo, SubscriptionStatus } from '../core/types.js'
-import { useIapStore, type SubscriptionRecord } from './store.js'
+import { useEntitlementStore, type SubscriptionRecord } from './entitlementStore.js'
 
 export interface UseSubscriptionReturn {
   /** `null` until loaded, or when the host does not know the subscription (it answered `{}`). */
@@ -25,7 +26,8 @@ export interface UseSubscriptionReturn {
  * ```
  */
 export function useSubscription(orderId: MaybeRefOrGetter<string | null | undefined>): UseSubscriptionReturn {
-  const store = useIapStore()
+  const store = useEntitlementStore()
+  const iap = useIapStore()
   const record = computed(() => {
     const id = toValue(orderId)
     return id ? store.subscriptions[id] : undefined
@@ -38,8 +40,7 @@ export function useSubscription(orderId: MaybeRefOrGetter<string | null | undefi
   watch(
     () => toValue(orderId),
     (id) => {
-      if (id !== null && id !== undefined && !store.subscriptions[id] && store.environment.kind !== 'server')
-        void store.loadSubscription(id)
+      if (id !== null && id !== undefined && !store.subscriptions[id] && iap.environment.kind !== 'server') void store.loadSubscription(id)
     },
     { immediate: true },
   )

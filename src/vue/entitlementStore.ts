@@ -1,6 +1,6 @@
-import { createEventHook } from '@vueuse/core'
-import { computed, ref, shallowRef, type ShallowRef } from 'vue'
-import type { IapClient } from '../../core/client.js'
+import { createEventHook, useTimeoutFn } from '@vueuse/core'
+import { defineStore } from 'pinia'
+import { computed, inject, ref, shallowRef, watch } from 'vue'
 import {
   deriveEntitlements,
   fromServer,
@@ -8,12 +8,12 @@ import {
   revokeReason,
   type Entitlement,
   type RevokeReason,
-} from '../../core/entitlements.js'
-import { toIapError, type IapError } from '../../core/errors.js'
-import type { HistoryOrder, IapProduct, SubscriptionInfo } from '../../core/types.js'
-import type { TossIapContext } from '../context.js'
-import type { IapOrder, IapOrderEvent } from './orders.js'
-import type { LoadStatus } from './products.js'
+} from '../core/entitlements.js'
+import { IapError, toIapError } from '../core/errors.js'
+import type { HistoryOrder, SubscriptionInfo } from '../core/types.js'
+import { TOSS_IAP_KEY } from './context.js'
+import type { LoadStatus } from './slices/products.js'
+import { useIapStore } from './store.js'
 
 /** An entitlement that went from active to inactive. Fires once per loss. */
 export interface RevokedEvent {
@@ -31,17 +31,29 @@ export interface SubscriptionRecord {
   updatedAt: number | null
 }
 
-interface Deps {
-  orders: Record<string, IapOrder>
-  products: ShallowRef<IapProduct[]>
-  ensureProducts: (retry?: boolean) => Promise<IapProduct[]>
-  onOrderEvent: (fn: (e: IapOrderEvent) => void) => unknown
-}
-
 /** The most history pages one refresh walks (20 orders a page on Toss). */
 const MAX_HISTORY_PAGES = 50
 
-export function createEntitlementsState(client: IapClient, ctx: TossIapContext, deps: Deps) {
+/** setTimeout's longest delay; a later expiry is checked again when this one fires. */
+const MAX_DELAY = 2_147_483_647
+
+/**
+ * What the user owns (id `'toss-iap-entitlements'`): entitlements per sku, subscription states,
+ * and the `revoked` event. A store of its own, created on first use (`useEntitlement`,
+ * `useSubscription`), so an app that never asks pays neither its bytes nor its bridge calls.
+ */
+export const useEntitlementStore = defineStore('toss-iap-entitlements', () => {
+  const provided = inject(TOSS_IAP_KEY, null)
+  if (!provided) {
+    throw new IapError(
+      'NOT_INSTALLED',
+      'useEntitlementStore() needs the plugin: app.use(createPinia()) then app.use(createTossIap({ grant }))',
+    )
+  }
+  const ctx = provided
+  const { client } = ctx
+  const iap = useIapStore()
+
   const entitlements = ref<Record<string, Entitlement>>({})
   const entitlementsStatus = ref<LoadStatus>('idle')
   const entitlementsError = shallowRef<IapError | null>(null)
@@ -101,7 +113,9 @@ export function createEntitlementsState(client: IapClient, ctx: TossIapContext, 
     for (const [sku, before] of Object.entries(previous)) {
       const after = next[sku]
       if (before.isActive && after && !after.isActive) {
-        void revoked.trigger({ sku, reason: revokeReason(before, after, history), previous: before, entitlement: after })
+        const event: RevokedEvent = { sku, reason: revokeReason(before, after, history), previous: before, entitlement: after }
+        void revoked.trigger(event)
+        for (const listener of ctx.revokedListeners) listener(event)
       }
     }
   }
@@ -116,7 +130,7 @@ export function createEntitlementsState(client: IapClient, ctx: TossIapContext, 
     entitlementsStatus.value = 'loading'
     inFlight = (async () => {
       try {
-        const products = await deps.ensureProducts(true)
+        const products = await iap.ensureProducts(true)
         const source = ctx.entitlements.source
         if (source) {
           apply(fromServer(await source(), products), [])
@@ -125,7 +139,7 @@ export function createEntitlementsState(client: IapClient, ctx: TossIapContext, 
           apply({}, [])
         } else {
           const history = await readHistory()
-          const session = Object.values(deps.orders)
+          const session = Object.values(iap.orders)
             .filter((o) => o.status === 'granted' || o.status === 'completed')
             .sort((a, b) => b.createdAt - a.createdAt)
           const next = await deriveEntitlements({
@@ -153,9 +167,9 @@ export function createEntitlementsState(client: IapClient, ctx: TossIapContext, 
 
   // A purchase changes what the user owns at once: a non-consumable from its granted order; a
   // subscription (or anything, when the app's server is the source) through a refresh.
-  deps.onOrderEvent((event) => {
+  iap.onOrderEvent((event) => {
     if (event.type !== 'granted' && event.type !== 'completed' && event.type !== 'recovered') return
-    const product = deps.products.value.find((p) => p.sku === event.order.sku)
+    const product = iap.products.find((p) => p.sku === event.order.sku)
     if (!product || product.type === 'CONSUMABLE') return
     if (product.type === 'NON_CONSUMABLE' && !ctx.entitlements.source) {
       if (entitlements.value[product.sku]?.isActive && !entitlements.value[product.sku]?.isStale) return
@@ -188,6 +202,29 @@ export function createEntitlementsState(client: IapClient, ctx: TossIapContext, 
     return soonest
   })
 
+  // Startup and every return to the foreground refresh after recovery, once this store exists.
+  ctx.afterRecovery = () => refreshEntitlements()
+
+  /** Refreshes unless entitlements are loaded (or loading), or the startup refresh is still to come. */
+  function ensureFresh() {
+    if (entitlementsStatus.value !== 'idle' || iap.environment.kind === 'server') return
+    if (!iap.isReady && ctx.entitlements.refreshOnInstall) return
+    void refreshEntitlements()
+  }
+
+  // When a subscription's expiry passes, what the user owns may have changed. The timer lives
+  // with the plugin (stopped when the app unmounts), not with Pinia.
+  ctx.scope?.run(() => {
+    const delay = shallowRef(0)
+    const expiry = useTimeoutFn(() => void refreshEntitlements(), delay, { immediate: false })
+    watch(nextExpiry, (at) => {
+      expiry.stop()
+      if (at === null) return
+      delay.value = Math.min(at - Date.now() + 1000, MAX_DELAY)
+      expiry.start()
+    })
+  })
+
   return {
     entitlements,
     entitlementsStatus,
@@ -196,7 +233,10 @@ export function createEntitlementsState(client: IapClient, ctx: TossIapContext, 
     nextExpiry,
     loadSubscription,
     refreshEntitlements,
+    ensureFresh,
     /** Listens for entitlements lost (refund, expiry, revocation); removed with the calling scope. */
     onRevoked: revoked.on,
   }
-}
+})
+
+export type EntitlementStore = ReturnType<typeof useEntitlementStore>
