@@ -13,7 +13,7 @@ export default defineConfig({
       formats: ['es'],
     },
     rolldownOptions: {
-      external: [/^vue($|\/)/, /^pinia($|\/)/, /^@vueuse\//, /^@apps-in-toss\//],
+      external: [/^vue($|\/)/, /^pinia($|\/)/, /^@vueuse\//, /^@vue\/devtools-api/, /^@apps-in-toss\//],
     },
   },
 })
