@@ -4,8 +4,14 @@ import { existsSync } from 'node:fs'
  * The system Chromium the browser and end-to-end tests run in (a test tool's own browser download
  * does not work on our machines). CHROMIUM_PATH picks another binary. Fails loudly, never skips.
  */
-export function chromiumPath(): string {
-  const candidates = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome']
+export function chromiumPath(
+  candidates: Array<string | undefined> = [
+    process.env.CHROMIUM_PATH,
+    '/usr/bin/chromium',
+    '/usr/bin/chromium-browser',
+    '/usr/bin/google-chrome',
+  ],
+): string {
   const found = candidates.find((p): p is string => !!p && existsSync(p))
   if (!found) {
     throw new Error(
