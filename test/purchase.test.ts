@@ -84,6 +84,7 @@ describe('usePurchase', () => {
     sim.nextPurchase('cancel', { error: 'KOREAN_ACCOUNT_ONLY' })
     expect(await result.purchase()).toMatchObject({ status: 'canceled', orderId: null, error: { code: 'USER_CANCELED' } })
     expect(result.status.value).toBe('canceled')
+    expect(store.lastPurchase).toMatchObject({ sku: 'gem-100', status: 'canceled', orderId: null, error: { code: 'USER_CANCELED' } })
     expect(result.error.value?.code).toBe('USER_CANCELED')
     expect(await result.purchase()).toMatchObject({ status: 'failed', error: { code: 'KOREAN_ACCOUNT_ONLY' } })
     expect(result.status.value).toBe('failed')

@@ -36,7 +36,7 @@ export const useIapStore = defineStore('toss-iap', () => {
   const ordersState = createOrdersState(client, ctx)
   const recoveryState = createRecoveryState(client, ctx, { ...ordersState, ...productsState })
   const historyState = createHistoryState(client)
-  const { orders, activePurchase, purchase, events } = ordersState
+  const { orders, activePurchase, lastPurchase, purchase, events } = ordersState
 
   // Once the app shows the history, a newly completed order belongs in it.
   events.on((event) => {
@@ -86,6 +86,7 @@ export const useIapStore = defineStore('toss-iap', () => {
     ...productsState,
     orders,
     activePurchase,
+    lastPurchase,
     purchase,
     ...recoveryState,
     ...historyState,

@@ -62,6 +62,8 @@ export function createOrdersState(client: IapClient, ctx: TossIapContext) {
   // Shallow: each record is replaced whole, never edited in place, so only the keys need tracking.
   const orders = shallowReactive<Record<string, IapOrder>>({})
   const activePurchase = skipHydrate(ref<{ sku: string; kind: OrderKind; startedAt: number } | null>(null))
+  /** How the last purchase of this session ended, whatever it was. */
+  const lastPurchase = ref<(PurchaseOutcome & { sku: string; finishedAt: number }) | null>(null)
   const events = createEventHook<IapOrderEvent>()
 
   /** Records a change of one order and announces a change of status. `completed` is final. */
@@ -109,6 +111,13 @@ export function createOrdersState(client: IapClient, ctx: TossIapContext) {
 
   /** Runs one purchase. Only one runs at a time in the whole app. Never rejects. */
   async function purchase(sku: string, options: PurchaseOptions = {}): Promise<PurchaseOutcome> {
+    const outcome = await run(sku, options)
+    // Canceled and failed purchases have no order; this keeps their outcome visible too.
+    lastPurchase.value = { sku, ...outcome, finishedAt: Date.now() }
+    return outcome
+  }
+
+  async function run(sku: string, options: PurchaseOptions): Promise<PurchaseOutcome> {
     const kind = options.kind ?? 'one-time'
     if (activePurchase.value) {
       const error = new IapError(
@@ -150,5 +159,5 @@ export function createOrdersState(client: IapClient, ctx: TossIapContext) {
     }
   }
 
-  return { orders, activePurchase, events, track, complete, purchase }
+  return { orders, activePurchase, lastPurchase, events, track, complete, purchase }
 }
