@@ -88,6 +88,13 @@ describe('the product cache', () => {
     expect(second.result.isStale.value).toBe(true)
   })
 
+  it('keeps its entries under the prefix it is given', async () => {
+    const { result } = mountWithIap(() => useProducts(), { grant: server.grant, ...quiet, cache: { prefix: 'shop-a:' } })
+    await vi.waitFor(() => expect(result.status.value).toBe('success'))
+    expect(localStorage.getItem('shop-a:products')).toContain('gem-100')
+    expect(localStorage.getItem('vue-toss-iap:products')).toBeNull()
+  })
+
   it('survives a storage that throws, and can be switched off', async () => {
     const broken: StorageLike = {
       getItem: () => {

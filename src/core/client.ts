@@ -1,7 +1,7 @@
 import { IAP } from '@apps-in-toss/web-framework'
 import { callWithTimeout } from './bridge.js'
 import { assertCapability, detectCapabilities, detectEnvironment, type IapCapabilities, type IapEnvironment } from './environment.js'
-import { IapError, toIapError } from './errors.js'
+import { IapError, requireText, toIapError } from './errors.js'
 import { createGrantRegistry, type GrantOutcome, type GrantRegistry } from './grants.js'
 import { normalizeHistory, normalizePendingOrders, normalizeProducts, normalizeSubscription } from './normalize.js'
 import { runPurchase, type PurchaseRequest, type PurchaseResult } from './purchase.js'
@@ -52,6 +52,8 @@ export interface IapClient {
   getPendingOrders(): Promise<PendingOrder[]>
   /** `true` only when Toss confirmed; `false` for `false`, `undefined` or anything else. */
   completeProductGrant(orderId: string): Promise<boolean>
+  /** `completeProductGrant` that never rejects: whether Toss confirmed, and why not when it did not. */
+  tryComplete(orderId: string): Promise<{ confirmed: boolean; error: IapError | null }>
   getOrderHistory(options?: { key?: string | null }): Promise<OrderHistoryPage>
   /** `null` when the host does not know the subscription (it answered `{}`). */
   getSubscriptionInfo(orderId: string): Promise<SubscriptionInfo | null>
@@ -59,13 +61,6 @@ export interface IapClient {
   purchase(request: PurchaseRequest): Promise<PurchaseResult>
   /** Grants one order through the registry: at most once at a time, never again after `true`. */
   grant(order: GrantOrder): Promise<GrantOutcome>
-}
-
-function requireId(name: string, value: unknown): string {
-  if (typeof value !== 'string' || value.trim() === '') {
-    throw new IapError('INVALID_ARGUMENT', `${name} must be a non-empty string, got ${JSON.stringify(value) ?? String(value)}`)
-  }
-  return value
 }
 
 export function createIapClient(options: IapClientOptions): IapClient {
@@ -100,7 +95,7 @@ export function createIapClient(options: IapClientOptions): IapClient {
     }
   }
 
-  return {
+  const client: IapClient = {
     timeouts,
     grants,
     environment: detectEnvironment,
@@ -108,13 +103,19 @@ export function createIapClient(options: IapClientOptions): IapClient {
     getProducts: () => call('products', 'getProductItemList', () => IAP.getProductItemList(), normalizeProducts),
     getPendingOrders: () => call('pendingOrders', 'getPendingOrders', () => IAP.getPendingOrders(), normalizePendingOrders),
     async completeProductGrant(orderId) {
-      const id = requireId('orderId', orderId)
+      const id = requireText('orderId', orderId)
       return call(
         'completeProductGrant',
         'completeProductGrant',
         () => IAP.completeProductGrant({ params: { orderId: id } }),
         (v) => v === true,
         id,
+      )
+    },
+    tryComplete(orderId) {
+      return client.completeProductGrant(orderId).then(
+        (confirmed) => ({ confirmed, error: null }),
+        (e: unknown) => ({ confirmed: false, error: toIapError(e, { orderId, during: 'completeProductGrant' }) }),
       )
     },
     getOrderHistory(opts = {}) {
@@ -130,7 +131,7 @@ export function createIapClient(options: IapClientOptions): IapClient {
       )
     },
     async getSubscriptionInfo(orderId) {
-      const id = requireId('orderId', orderId)
+      const id = requireText('orderId', orderId)
       return call(
         'subscriptions',
         'getSubscriptionInfo',
@@ -156,4 +157,5 @@ export function createIapClient(options: IapClientOptions): IapClient {
     },
     grant: (order) => grants.run(order, timeouts.grant),
   }
+  return client
 }

@@ -104,3 +104,11 @@ export function toIapError(error: unknown, context: IapErrorOptions & { during?:
   const detail = message || (typeof rawCode === 'string' ? rawCode : '') || 'no details'
   return new IapError(code, `Toss answered ${code}${during}: ${detail}`, options)
 }
+
+/** Throws `INVALID_ARGUMENT` unless `value` is a non-empty string (an orderId, a sku). */
+export function requireText(name: string, value: unknown): string {
+  if (typeof value !== 'string' || value.trim() === '') {
+    throw new IapError('INVALID_ARGUMENT', `${name} must be a non-empty string, got ${JSON.stringify(value) ?? String(value)}`)
+  }
+  return value
+}

@@ -1,7 +1,7 @@
 import { IAP } from '@apps-in-toss/web-framework'
 import { captureListeners, type ListenerCapture } from './bridge.js'
 import { assertCapability } from './environment.js'
-import { IapError, toIapError } from './errors.js'
+import { IapError, requireText, toIapError } from './errors.js'
 import type { GrantOutcome, GrantRegistry } from './grants.js'
 import { normalizeReceipt } from './normalize.js'
 import type { IapTimeouts } from './client.js'
@@ -63,11 +63,8 @@ function releaseLater(capture: ListenerCapture, ms: number) {
 export function runPurchase(request: PurchaseRequest, { grants, timeouts }: PurchaseContext): Promise<PurchaseResult> {
   const { sku, signal, offerId } = request
   const kind: OrderKind = request.kind ?? 'one-time'
-  if (typeof sku !== 'string' || sku.trim() === '') {
-    const error = new IapError('INVALID_ARGUMENT', `purchase needs a sku (a non-empty string), got ${JSON.stringify(sku) ?? String(sku)}`)
-    return Promise.resolve({ status: 'failed', error })
-  }
   try {
+    requireText('sku', sku)
     assertCapability(kind === 'subscription' ? 'subscriptions' : 'purchase')
   } catch (error) {
     return Promise.resolve({ status: 'failed', error: toIapError(error, { sku }) })

@@ -70,11 +70,7 @@ export async function recoverPendingOrders(client: IapClient, options: RecoveryO
       }
       step({ phase: 'granted', order, kind, error: null })
     }
-    let error: IapError | null = null
-    const confirmed = await client.completeProductGrant(order.orderId).catch((e: unknown) => {
-      error = toIapError(e, { orderId: order.orderId, during: 'completeProductGrant' })
-      return false
-    })
+    const { confirmed, error } = await client.tryComplete(order.orderId)
     if (confirmed) {
       report.completed.push(order.orderId)
       step({ phase: 'completed', order, kind, error: null })

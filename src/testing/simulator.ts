@@ -3,7 +3,7 @@ import { IapError } from '../core/errors.js'
 import type { OrderKind } from '../core/types.js'
 import { DEFAULT_PRODUCTS } from './catalogue.js'
 import { CAPABILITY_OF, compareVersions, createEmitter, MIN_VERSIONS } from './protocol.js'
-import type { BridgeCall, MethodFault, PurchaseScript, SimOrder, SimSubscription, SimulatorOptions, TossSimulator } from './types.js'
+import type { BridgeCall, MethodFault, PurchaseScript, SimOrder, SimulatorOptions, TossSimulator } from './types.js'
 
 const ACCESSIBLE: ReadonlySet<string> = new Set(['ACTIVE', 'IN_GRACE_PERIOD'])
 const DAY = 86_400_000

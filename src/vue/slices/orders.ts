@@ -2,7 +2,7 @@ import { createEventHook } from '@vueuse/core'
 import { skipHydrate } from 'pinia'
 import { ref, shallowReactive } from 'vue'
 import type { IapClient } from '../../core/client.js'
-import { IapError, toIapError } from '../../core/errors.js'
+import { IapError } from '../../core/errors.js'
 import type { OrderKind, PurchaseReceipt } from '../../core/types.js'
 import type { TossIapContext } from '../context.js'
 
@@ -99,11 +99,7 @@ export function createOrdersState(client: IapClient, ctx: TossIapContext) {
 
   /** Tells Toss the order is fulfilled. `granted` stays when Toss does not confirm. */
   async function complete(orderId: string, extra: Partial<IapOrder> = {}, completedBy?: 'recovered'): Promise<IapOrder> {
-    let error: IapError | null = null
-    const confirmed = await client.completeProductGrant(orderId).catch((e: unknown) => {
-      error = toIapError(e, { orderId, during: 'completeProductGrant' })
-      return false
-    })
+    const { confirmed, error } = await client.tryComplete(orderId)
     return confirmed
       ? track(orderId, { ...extra, status: 'completed', error: null }, completedBy)
       : track(orderId, { ...extra, status: 'granted', error })
