@@ -22,8 +22,14 @@ const add = (section, metric, value, note = '') => rows.push([section, metric, v
 {
   const sizes = await measureConsumers()
   sizes.push(
-    await measureConsumer('@pinia/colada: useQuery + useMutation + PiniaColada', "import { useQuery, useMutation, PiniaColada } from '@pinia/colada'\nconsole.log(useQuery, useMutation, PiniaColada)"),
-    await measureConsumer('@tanstack/vue-query: useQuery + useMutation + VueQueryPlugin', "import { useQuery, useMutation, VueQueryPlugin } from '@tanstack/vue-query'\nconsole.log(useQuery, useMutation, VueQueryPlugin)"),
+    await measureConsumer(
+      '@pinia/colada: useQuery + useMutation + PiniaColada',
+      "import { useQuery, useMutation, PiniaColada } from '@pinia/colada'\nconsole.log(useQuery, useMutation, PiniaColada)",
+    ),
+    await measureConsumer(
+      '@tanstack/vue-query: useQuery + useMutation + VueQueryPlugin',
+      "import { useQuery, useMutation, VueQueryPlugin } from '@tanstack/vue-query'\nconsole.log(useQuery, useMutation, VueQueryPlugin)",
+    ),
   )
   for (const s of sizes) {
     const budget = CONSUMER_BUDGETS[s.name]
@@ -216,8 +222,18 @@ function mount(setup, options) {
     const outcome = await purchase.purchase()
     if (outcome.status !== 'completed') throw new Error(`purchase ended ${outcome.status}`)
   })
-  add('purchase', 'bridge messages per purchase', `${libCost.messages} (raw SDK: ${rawCost.messages})`, 'open, grant answer, complete, close')
-  add('purchase', 'timers per purchase', `${libCost.timers} (raw SDK: ${rawCost.timers})`, 'a timeout on every step; the raw count is the simulated host'''s own grant window')
+  add(
+    'purchase',
+    'bridge messages per purchase',
+    `${libCost.messages} (raw SDK: ${rawCost.messages})`,
+    'open, grant answer, complete, close',
+  )
+  add(
+    'purchase',
+    'timers per purchase',
+    `${libCost.timers} (raw SDK: ${rawCost.timers})`,
+    'a timeout on every step; the raw count is the simulated host’s own grant window',
+  )
 
   // Memory per order over a long session: the store keeps every order it saw.
   const N = Number(process.env.BENCH_SESSION ?? 20_000)
@@ -234,7 +250,12 @@ function mount(setup, options) {
   sim.calls.length = 0
   global.gc()
   const perOrder = (process.memoryUsage().heapUsed - before) / N
-  add('purchase', `memory per order over a ${N.toLocaleString('en')}-purchase session`, `${perOrder.toFixed(0)} B`, `${(elapsed / N).toFixed(2)} ms per purchase with an instant host`)
+  add(
+    'purchase',
+    `memory per order over a ${N.toLocaleString('en')}-purchase session`,
+    `${perOrder.toFixed(0)} B`,
+    `${(elapsed / N).toFixed(2)} ms per purchase with an instant host`,
+  )
   app.unmount()
   sim.uninstall()
 }
@@ -258,7 +279,12 @@ function mount(setup, options) {
   t = performance.now()
   const list = await IAP.getProductItemList()
   const rawAt = performance.now() - t
-  add('products', 'a returning visitor sees the catalogue after', `${paintedAt.toFixed(1)} ms`, `raw SDK: ${rawAt.toFixed(1)} ms (${list.products.length} products, host latency 100 ms)`)
+  add(
+    'products',
+    'a returning visitor sees the catalogue after',
+    `${paintedAt.toFixed(1)} ms`,
+    `raw SDK: ${rawAt.toFixed(1)} ms (${list.products.length} products, host latency 100 ms)`,
+  )
   returning.unmount()
   localStorage.clear()
   sim.uninstall()
