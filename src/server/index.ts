@@ -1,0 +1,13 @@
+export { createTossPartnerClient, parseTossTime, TOSS_ORDER_STATUSES } from './partnerClient.js'
+export type {
+  GetOrderStatusOptions,
+  TossClientLogEvent,
+  TossCredential,
+  TossOrderStatus,
+  TossOrderStatusResult,
+  TossPartnerClient,
+  TossPartnerClientOptions,
+  TossRetryOptions,
+} from './partnerClient.js'
+export { TossApiError } from './errors.js'
+export type { TossApiErrorCode, TossApiErrorOptions } from './errors.js'
