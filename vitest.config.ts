@@ -27,7 +27,7 @@ export default defineConfig({
           name: 'server',
           environment: 'node',
           include: ['test/server/**/*.test.ts'],
-          globalSetup: ['test/server/postgres.setup.ts'],
+          globalSetup: ['test/server/server.setup.ts'],
           testTimeout: 30_000,
           hookTimeout: 60_000,
         },

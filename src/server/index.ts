@@ -11,3 +11,15 @@ export type {
 } from './partnerClient.js'
 export { TossApiError } from './errors.js'
 export type { TossApiErrorCode, TossApiErrorOptions } from './errors.js'
+export { createGrantLedger } from './ledger.js'
+export type {
+  GrantLedger,
+  GrantRecord,
+  GrantResult,
+  GrantState,
+  GrantTransaction,
+  NewGrant,
+  PGliteLike,
+  PgPoolLike,
+  SqlQueryable,
+} from './ledger.js'
