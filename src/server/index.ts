@@ -23,3 +23,6 @@ export type {
   PgPoolLike,
   SqlQueryable,
 } from './ledger.js'
+export { createFulfilmentHandler, parseGrantOrder } from './fulfilment.js'
+export type { Authenticate, AuthenticatedUser, FulfilmentHandler, FulfilmentHandlerOptions, FulfilmentSuccessBody } from './fulfilment.js'
+export type { CorsOptions, ServerErrorBody, ServerErrorCode } from './http.js'

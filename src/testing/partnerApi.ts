@@ -43,7 +43,7 @@ export interface FakeTossRequest {
   orderId: string | null
   userKey: string | null
   /** What was answered: a status or an HTTP code. */
-  answer: TossOrderStatus | number | 'drop'
+  answer: TossOrderStatus | number | 'drop' | 'slow'
 }
 
 export interface FakeTossPartnerApi {
@@ -136,12 +136,12 @@ export async function startFakeTossPartnerApi(options: FakeTossPartnerApiOptions
           record(400)
           return send(400, { resultType: 'FAIL', error: { errorCode: 'INVALID_REQUEST', reason: 'orderId and x-toss-user-key are required' } })
         }
-        const answer = (status: TossOrderStatus) => {
+        const answer = (status: TossOrderStatus, recorded = false) => {
           const order = lookup(orderId!)
           const visible = order && (!order.userKey || order.userKey === userKey)
           const shown = status === 'NOT_FOUND' || !visible ? null : order
           const finalStatus = shown ? status : 'NOT_FOUND'
-          record(finalStatus)
+          if (!recorded) record(finalStatus)
           send(200, {
             resultType: 'SUCCESS',
             success: {
@@ -164,7 +164,8 @@ export async function startFakeTossPartnerApi(options: FakeTossPartnerApiOptions
           record(fault.http)
           return send(fault.http, fault.body ?? { resultType: 'FAIL', error: { errorCode: `HTTP_${fault.http}` } }, fault.retryAfter === undefined ? {} : { 'Retry-After': String(fault.retryAfter) })
         }
-        const timer = setTimeout(() => answer(lookup(orderId!)?.status ?? 'NOT_FOUND'), fault.delayMs)
+        record('slow')
+        const timer = setTimeout(() => answer(lookup(orderId!)?.status ?? 'NOT_FOUND', true), fault.delayMs)
         res.on('close', () => clearTimeout(timer))
       })
     },
