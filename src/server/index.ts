@@ -26,3 +26,6 @@ export type {
 export { createFulfilmentHandler, parseGrantOrder } from './fulfilment.js'
 export type { Authenticate, AuthenticatedUser, FulfilmentHandler, FulfilmentHandlerOptions, FulfilmentSuccessBody } from './fulfilment.js'
 export type { CorsOptions, ServerErrorBody, ServerErrorCode } from './http.js'
+export { createEntitlementsHandler, entitlementsFrom } from './entitlements.js'
+export type { EntitlementsBody, EntitlementsHandlerOptions } from './entitlements.js'
+export { toNodeListener } from './node.js'
