@@ -5,6 +5,8 @@
 # (root, or INSTALL_POSTGRES=1). Runs the server as the `postgres` user when started as root.
 set -euo pipefail
 port="${TEST_PG_PORT:-55432}"
+# The first free port from there (another run, or a developer's server, may hold it).
+while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do port=$((port + 1)); done
 
 bindir=""
 for dir in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V -r) /usr/local/bin /usr/bin; do
