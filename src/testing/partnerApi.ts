@@ -31,7 +31,7 @@ export type FakeTossFault =
 
 export interface FakeTossPartnerApiOptions {
   /** Where orders come from: a lookup (e.g. over a simulator's ledger) or a fixed list. Default: an empty map, filled with `setOrder`. */
-  orders?: ((orderId: string) => FakeTossOrder | undefined) | Iterable<FakeTossOrder>
+  orders?: ((orderId: string) => FakeTossOrder | undefined | Promise<FakeTossOrder | undefined>) | Iterable<FakeTossOrder>
   /** Reuse certificates (making them takes a moment); default fresh ones. */
   certificates?: TestCertificates
   /** Default 0: any free port on 127.0.0.1. */
@@ -93,7 +93,7 @@ export async function startFakeTossPartnerApi(options: FakeTossPartnerApiOptions
   const map = new Map<string, FakeTossOrder>()
   const source = options.orders
   if (source && typeof source !== 'function') for (const o of source) map.set(o.orderId, o)
-  const lookup = (orderId: string) => (typeof source === 'function' ? source(orderId) : undefined) ?? map.get(orderId)
+  const lookup = async (orderId: string) => (typeof source === 'function' ? await source(orderId) : undefined) ?? map.get(orderId)
   const queue: Array<{ fault: FakeTossFault; times: number; orderId?: string }> = []
   let always: FakeTossFault | null = null
   const refused = new Set<string>()
@@ -115,7 +115,7 @@ export async function startFakeTossPartnerApi(options: FakeTossPartnerApiOptions
     (req, res) => {
       const chunks: Buffer[] = []
       req.on('data', (c: Buffer) => chunks.push(c))
-      req.on('end', () => {
+      req.on('end', async () => {
         const send = (status: number, body: unknown, headers: Record<string, string> = {}) => {
           res.writeHead(status, { 'Content-Type': 'application/json', ...headers })
           res.end(typeof body === 'string' ? body : JSON.stringify(body))
@@ -136,8 +136,8 @@ export async function startFakeTossPartnerApi(options: FakeTossPartnerApiOptions
           record(400)
           return send(400, { resultType: 'FAIL', error: { errorCode: 'INVALID_REQUEST', reason: 'orderId and x-toss-user-key are required' } })
         }
+        const order = await lookup(orderId).catch(() => undefined)
         const answer = (status: TossOrderStatus, recorded = false) => {
-          const order = lookup(orderId!)
           const visible = order && (!order.userKey || order.userKey === userKey)
           const shown = status === 'NOT_FOUND' || !visible ? null : order
           const finalStatus = shown ? status : 'NOT_FOUND'
@@ -154,7 +154,7 @@ export async function startFakeTossPartnerApi(options: FakeTossPartnerApiOptions
           })
         }
         const fault = takeFault(orderId)
-        if (fault === null) return answer(lookup(orderId)?.status ?? 'NOT_FOUND')
+        if (fault === null) return answer(order?.status ?? 'NOT_FOUND')
         if (fault === 'drop') {
           record('drop')
           return req.socket.destroy()
@@ -165,7 +165,7 @@ export async function startFakeTossPartnerApi(options: FakeTossPartnerApiOptions
           return send(fault.http, fault.body ?? { resultType: 'FAIL', error: { errorCode: `HTTP_${fault.http}` } }, fault.retryAfter === undefined ? {} : { 'Retry-After': String(fault.retryAfter) })
         }
         record('slow')
-        const timer = setTimeout(() => answer(lookup(orderId!)?.status ?? 'NOT_FOUND', true), fault.delayMs)
+        const timer = setTimeout(() => answer(order?.status ?? 'NOT_FOUND', true), fault.delayMs)
         res.on('close', () => clearTimeout(timer))
       })
     },
