@@ -1,4 +1,4 @@
-// npm run bench: sizes, bridge economy, leaks, overhead and startup, printed as one table and
+// npm run bench: sizes, bridge economy, leaks, overhead, startup and the server half, printed as one table and
 // written to BENCHMARKS.md. Run with --expose-gc (the npm script does). Counts and ratios hold
 // from machine to machine; absolute times are this machine's.
 import { execFileSync } from 'node:child_process'
@@ -244,6 +244,13 @@ for (const s of sizes) {
     `${median(withIap).toFixed(3)} ms vs ${median(plain).toFixed(3)} ms over ${RUNS} runs; recovery runs after mount`,
   )
   sim.uninstall()
+}
+
+// 6. The server half, in its own process (away from happy-dom's fetch, Request and timers).
+{
+  const load = os.loadavg()[0].toFixed(1)
+  const out = execFileSync('node', ['scripts/bench-server.mjs'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] })
+  for (const [section, metric, value, note] of JSON.parse(out.trim().split('\n').at(-1))) add(section, metric, value, `${note}; load average ${load} at start`)
 }
 
 const cpu = os.cpus()[0]?.model ?? 'unknown CPU'

@@ -29,3 +29,6 @@ export type { CorsOptions, ServerErrorBody, ServerErrorCode } from './http.js'
 export { createEntitlementsHandler, entitlementsFrom } from './entitlements.js'
 export type { EntitlementsBody, EntitlementsHandlerOptions } from './entitlements.js'
 export { toNodeListener } from './node.js'
+// The types the page half sends and reads, so both halves share one definition.
+export type { ServerEntitlement } from '../core/entitlements.js'
+export type { GrantOrder, OrderKind, ProductType, SubscriptionInfo } from '../core/types.js'

@@ -190,6 +190,11 @@ describe('mutual TLS', () => {
     }
   })
 
+  it('counts the requests it answered, per minute too', () => {
+    expect(api.requests.length).toBeGreaterThan(20)
+    expect(api.maxRequestsPerMinute()).toBe(api.requests.length) // this whole file runs within a minute
+  })
+
   it('keeps key material out of the client object', () => {
     const shown = inspect(toss, { depth: 10, showHidden: true }) + JSON.stringify(toss)
     expect(shown).not.toContain('PRIVATE KEY')
