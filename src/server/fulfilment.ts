@@ -48,7 +48,6 @@ export interface FulfilmentSuccessBody {
 }
 
 const ORDER_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/
-const SKU = /^[A-Za-z0-9._:-]{0,128}$/
 
 type Parsed = { ok: true; order: GrantOrder } | { ok: false; message: string }
 
@@ -58,15 +57,17 @@ export function parseGrantOrder(body: unknown): Parsed {
   const b = body as Record<string, unknown>
   if (typeof b.orderId !== 'string' || b.orderId === '') return { ok: false, message: 'orderId is required' }
   if (!ORDER_ID.test(b.orderId)) return { ok: false, message: 'orderId must be 1 to 128 letters, digits or . _ : - (no spaces)' }
+  // The page's sku and subscription id are only hints (Toss's sku is recorded): loosely checked, so
+  // that a paid order is never refused over a spelling Toss did not promise.
   const sku = b.sku ?? ''
-  if (typeof sku !== 'string' || !SKU.test(sku)) return { ok: false, message: 'sku must be a string of at most 128 letters, digits or . _ : -' }
+  if (typeof sku !== 'string' || sku.length > 256) return { ok: false, message: 'sku must be a string of at most 256 characters' }
   const kind = b.kind ?? 'one-time'
   if (kind !== 'one-time' && kind !== 'subscription') return { ok: false, message: "kind must be 'one-time' or 'subscription'" }
   const source = b.source ?? 'purchase'
   if (source !== 'purchase' && source !== 'recovery') return { ok: false, message: "source must be 'purchase' or 'recovery'" }
   const sub = b.subscriptionId
-  if (sub !== undefined && sub !== null && (typeof sub !== 'string' || !ORDER_ID.test(sub)))
-    return { ok: false, message: 'subscriptionId must be 1 to 128 letters, digits or . _ : -' }
+  if (sub !== undefined && sub !== null && (typeof sub !== 'string' || sub === '' || sub.length > 256))
+    return { ok: false, message: 'subscriptionId must be a non-empty string of at most 256 characters' }
   return { ok: true, order: { orderId: b.orderId, sku, kind, source, ...(typeof sub === 'string' && { subscriptionId: sub }) } }
 }
 

@@ -97,6 +97,7 @@ export async function startFakeTossPartnerApi(options: FakeTossPartnerApiOptions
   const queue: Array<{ fault: FakeTossFault; times: number; orderId?: string }> = []
   let always: FakeTossFault | null = null
   const refused = new Set<string>()
+  const refusedSockets = new WeakSet<object>()
   const requests: FakeTossRequest[] = []
   let refusedHandshakes = 0
 
@@ -113,6 +114,9 @@ export async function startFakeTossPartnerApi(options: FakeTossPartnerApiOptions
   const server = https.createServer(
     { cert: certificates.server.cert, key: certificates.server.key, ca: [certificates.ca.cert], requestCert: true, rejectUnauthorized: true },
     (req, res) => {
+      // A refused certificate's connection is closed in `secureConnection`; a request may still
+      // have been parsed from it: it gets no answer either.
+      if (refusedSockets.has(req.socket)) return req.socket.destroy()
       const chunks: Buffer[] = []
       req.on('data', (c: Buffer) => chunks.push(c))
       req.on('end', async () => {
@@ -175,6 +179,7 @@ export async function startFakeTossPartnerApi(options: FakeTossPartnerApiOptions
     if (refused.size === 0) return
     const peer = socket.getPeerCertificate()
     if (peer?.fingerprint256 && refused.has(peer.fingerprint256)) {
+      refusedSockets.add(socket)
       refusedHandshakes++
       socket.destroy()
     }

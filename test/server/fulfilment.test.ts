@@ -146,6 +146,8 @@ describe('bad requests get a 4xx JSON error and write nothing', () => {
     ['an orderId of 129 characters', { orderId: 'a'.repeat(129) }, 400, 'INVALID_ORDER'],
     ['an orderId with SQL in it', { orderId: "x'; DROP TABLE toss_iap_grants;--" }, 400, 'INVALID_ORDER'],
     ['a strange kind', { orderId: 'ok-1', kind: 'lifetime' }, 400, 'INVALID_ORDER'],
+    ['a sku that is not a string', { orderId: 'ok-1', sku: ['remove-ads'] }, 400, 'INVALID_ORDER'],
+    ['an empty subscriptionId', { orderId: 'ok-1', subscriptionId: '' }, 400, 'INVALID_ORDER'],
     ['a strange source', { orderId: 'ok-1', source: 'hack' }, 400, 'INVALID_ORDER'],
     ['a body over 16 KiB', { orderId: 'ok-1', pad: 'x'.repeat(17_000) }, 413, 'BODY_TOO_LARGE'],
   ])('%s', async (_name, body, status, code) => {
@@ -212,6 +214,8 @@ describe('granting', () => {
   it('records Toss’s sku over the page’s, and takes Toss’s when recovery sends none', async () => {
     const a = paidOrder('PAYMENT_COMPLETED', 'tk-alice', 'premium-forever')
     expect(await (await post(order(a, { sku: 'gem-1' }))).json()).toMatchObject({ sku: 'premium-forever' })
+    const c = paidOrder('PAYMENT_COMPLETED', 'tk-alice', 'premium-forever')
+    expect(await (await post(order(c, { sku: '프리미엄 영구' }))).json()).toMatchObject({ granted: true, sku: 'premium-forever' })
     const b = paidOrder('PAYMENT_COMPLETED', 'tk-alice', 'premium-forever')
     expect(await (await post(order(b, { sku: '', source: 'recovery' }))).json()).toMatchObject({ sku: 'premium-forever' })
     expect(await ledger.find(b)).toMatchObject({ sku: 'premium-forever', source: 'recovery' })

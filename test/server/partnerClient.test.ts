@@ -162,6 +162,19 @@ describe('mutual TLS', () => {
     rotating.close()
   })
 
+  it('refuses a pair removed from the console, and the client moves on to the next', async () => {
+    const strict = await startFakeTossPartnerApi({ certificates: api.certificates })
+    strict.refuseClientCertificate(api.certificates.client.cert)
+    strict.setOrder({ orderId: 'o-strict', sku: 's', status: 'PURCHASED', userKey: USER })
+    const { baseUrl, ca } = strict.clientOptions()
+    const single = createTossPartnerClient({ baseUrl, ca, ...api.certificates.client, retry: { attempts: 2, baseDelayMs: 5 } })
+    expect(await failure(single.getOrderStatus('o-strict', { userKey: USER }))).toMatchObject({ code: 'NETWORK', attempts: 2 })
+    expect(strict.refusedHandshakes).toBe(2)
+    expect(strict.requests).toHaveLength(0)
+    single.close()
+    await strict.close()
+  })
+
   it('does not trust a server its CA list does not cover', async () => {
     const { baseUrl, cert, key } = api.clientOptions()
     const untrusting = createTossPartnerClient({ baseUrl, cert, key, retry: fast })
