@@ -26,11 +26,20 @@ function post(port, orderId) {
   const body = JSON.stringify({ orderId, sku: 'remove-ads', kind: 'one-time', source: 'purchase' })
   return new Promise((resolve, reject) => {
     const request = http.request(
-      { host: '127.0.0.1', port, path: '/', method: 'POST', agent, headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), Authorization: 'Bearer u' } },
+      {
+        host: '127.0.0.1',
+        port,
+        path: '/',
+        method: 'POST',
+        agent,
+        headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), Authorization: 'Bearer u' },
+      },
       (response) => {
         let text = ''
         response.on('data', (c) => (text += c))
-        response.on('end', () => (response.statusCode === 200 ? resolve(JSON.parse(text)) : reject(new Error(`${response.statusCode} ${text}`))))
+        response.on('end', () =>
+          response.statusCode === 200 ? resolve(JSON.parse(text)) : reject(new Error(`${response.statusCode} ${text}`)),
+        )
       },
     )
     request.on('error', reject)
@@ -68,13 +77,19 @@ async function bench(store, db) {
   const server = http.createServer(toNodeListener(fulfil))
   await new Promise((r) => server.listen(0, '127.0.0.1', r))
   const port = server.address().port
-  const tag = `${store.replace(/\W+/g, "-")}-${Date.now()}`
+  const tag = `${store.replace(/\W+/g, '-')}-${Date.now()}`
   const ids = Array.from({ length: ORDERS }, (_, i) => `${tag}-${i}`)
   for (const orderId of ids) api.setOrder({ orderId, sku: 'remove-ads', status: 'PAYMENT_COMPLETED', userKey: 'uk' })
-  await run(port, ids.slice(0, 20).map((id) => `${id}`)) // warm-up (these 20 are granted here)
+  await run(
+    port,
+    ids.slice(0, 20).map((id) => `${id}`),
+  ) // warm-up (these 20 are granted here)
   const fresh = await run(port, ids.slice(20))
   const tossBefore = api.requests.length
-  const repeat = await run(port, Array.from({ length: REPEATS }, (_, i) => ids[i % ids.length]))
+  const repeat = await run(
+    port,
+    Array.from({ length: REPEATS }, (_, i) => ids[i % ids.length]),
+  )
   const note = `${CONCURRENCY} concurrent clients, loopback HTTP`
   rows.push([
     'server',
