@@ -19,8 +19,12 @@ describe('createTossIap', () => {
   })
 
   it('useIapStore says clearly when the plugin is missing', () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {})
     const Host = defineComponent({ setup: () => (useIapStore(), () => null) })
     expect(() => mount(Host, { global: { plugins: [createPinia()] } })).toThrow(/needs the plugin: .*createTossIap/)
+    // Setup threw before it returned a render function, and Vue says so: that is the app's bug to see.
+    expect(warn.mock.calls.map((c) => String(c[0]))).toEqual([expect.stringContaining('Component is missing template or render function')])
+    warn.mockRestore()
   })
 })
 
