@@ -1,6 +1,6 @@
 import { defineConfig } from 'vite'
 
-// The library build: two entries, every peer and dependency left external.
+// The library build: three entries (main, testing, messages), every peer and dependency left external.
 export default defineConfig({
   build: {
     outDir: 'dist',
@@ -9,7 +9,7 @@ export default defineConfig({
     minify: false,
     sourcemap: true,
     lib: {
-      entry: { index: 'src/index.ts', testing: 'src/testing/index.ts' },
+      entry: { index: 'src/index.ts', testing: 'src/testing/index.ts', messages: 'src/messages/index.ts' },
       formats: ['es'],
     },
     rolldownOptions: {

@@ -33,6 +33,7 @@ export const ENTRIES = {
   'vue-toss-iap (whole main entry)': "export * from './src/index.ts'",
   'vue-toss-iap: createTossIap + usePurchase': "export { createTossIap, usePurchase } from './src/index.ts'",
   'vue-toss-iap/testing': "export * from './src/testing/index.ts'",
+  'vue-toss-iap/messages': "export * from './src/messages/index.ts'",
   '@pinia/colada: useQuery + useMutation + PiniaColada': "export { useQuery, useMutation, PiniaColada } from '@pinia/colada'",
   '@tanstack/vue-query: useQuery + useMutation + VueQueryPlugin':
     "export { useQuery, useMutation, VueQueryPlugin } from '@tanstack/vue-query'",
