@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { createIapClient, detectCapabilities, detectEnvironment, IapError, isCancellation, TOSS_ERROR_CODES, type IapClient } from '../src'
-import { installTossSimulator, type TossSimulator } from '../src/testing'
+import { installTossSimulator, POST_PAYMENT_ERROR_CODES, type TossSimulator } from '../src/testing'
 import { createTestServer, flush } from './helpers'
 
 let sim: TossSimulator | undefined
@@ -272,7 +272,7 @@ describe('one purchase as one promise', () => {
     expectNoListeners(s)
   })
 
-  it.each(TOSS_ERROR_CODES.filter((c) => c !== 'USER_CANCELED'))(
+  it.each(TOSS_ERROR_CODES.filter((c) => c !== 'USER_CANCELED' && !POST_PAYMENT_ERROR_CODES.includes(c)))(
     'reports %s from the payment sheet as a failure with that code',
     async (code) => {
       s.nextPurchase({ error: code })
@@ -291,6 +291,27 @@ describe('one purchase as one promise', () => {
   it('refuses an empty sku with INVALID_ARGUMENT and opens nothing', async () => {
     expect(await client.purchase({ sku: ' ' })).toMatchObject({ status: 'failed', error: { code: 'INVALID_ARGUMENT' } })
     expect(s.calls).toHaveLength(0)
+  })
+
+  it('a scripted PRODUCT_NOT_GRANTED_BY_PARTNER comes only after an order exists and the grant ran', async () => {
+    s.nextPurchase({ error: 'PRODUCT_NOT_GRANTED_BY_PARTNER' })
+    const result = await client.purchase({ sku: 'gem-100' })
+    expect(result).toMatchObject({ status: 'unfinished', granted: true, error: { code: 'PRODUCT_NOT_GRANTED_BY_PARTNER' } })
+    expect(server.calls.map((c) => c.orderId)).toEqual([(result as { orderId: string }).orderId])
+    expect(s.pendingOrders().map((o) => [o.orderId, o.grantAnswers])).toEqual([[(result as { orderId: string }).orderId, [true]]])
+    expectNoListeners(s)
+  })
+
+  it('answers ITEM_ALREADY_OWNED for a non-consumable the user holds, and sells it again after a refund', async () => {
+    const first = await client.purchase({ sku: 'remove-ads' })
+    expect(first.status).toBe('success')
+    expect(await client.purchase({ sku: 'remove-ads' })).toMatchObject({ status: 'failed', error: { code: 'ITEM_ALREADY_OWNED' } })
+    expect(s.orders).toHaveLength(1)
+    expect(await client.purchase({ sku: 'gem-100' })).toMatchObject({ status: 'success' })
+    expect(await client.purchase({ sku: 'gem-100' })).toMatchObject({ status: 'success' }) // consumables sell again
+    s.refund((first as { orderId: string }).orderId)
+    expect(await client.purchase({ sku: 'remove-ads' })).toMatchObject({ status: 'success' })
+    expectNoListeners(s)
   })
 
   it('leaves the order unfinished and pending at Toss when the grant says false', async () => {
