@@ -263,9 +263,11 @@ describe('one purchase as one promise', () => {
 
   it('tells a user cancel apart from a failure, and removes its listeners', async () => {
     s.nextPurchase('cancel', { error: 'INVALID_USER_ENVIRONMENT' }, { error: 'USER_CANCELED', bare: true })
+    expect(s.queuedPurchases()).toEqual(['cancel', { error: 'INVALID_USER_ENVIRONMENT' }, { error: 'USER_CANCELED', bare: true }])
     expect(await client.purchase({ sku: 'gem-100' })).toMatchObject({ status: 'canceled', error: { code: 'USER_CANCELED' } })
     expect(await client.purchase({ sku: 'gem-100' })).toMatchObject({ status: 'failed', error: { code: 'INVALID_USER_ENVIRONMENT' } })
     expect(await client.purchase({ sku: 'gem-100' })).toMatchObject({ status: 'canceled', error: { code: 'USER_CANCELED' } })
+    expect(s.queuedPurchases()).toEqual([])
     expect(s.orders).toHaveLength(0)
     expect(server.calls).toHaveLength(0)
     expect(s.callsTo('requestOneTimePurchase').filter((c) => c.type === 'removeEventListener')).toHaveLength(3)

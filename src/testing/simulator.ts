@@ -324,6 +324,7 @@ export function installTossSimulator(options: SimulatorOptions = {}): TossSimula
     order: find,
     pendingOrders: () => ledger.filter(isPending),
     nextPurchase: (...next) => void scripts.push(...next),
+    queuedPurchases: () => [...scripts],
     failNext(functionName, fault, times = 1) {
       const queue = faults.get(functionName) ?? []
       for (let i = 0; i < times; i++) queue.push(fault)

@@ -111,6 +111,8 @@ export interface TossSimulator {
   pendingOrders(): SimOrder[]
   /** Queues scripts for the next purchases; once used up, purchases succeed. */
   nextPurchase(...scripts: PurchaseScript[]): void
+  /** The scripts still queued, next first: a purchase takes its script off when it starts. */
+  queuedPurchases(): PurchaseScript[]
   /** The next `times` calls of `functionName` get `fault`. */
   failNext(functionName: BridgeFunction, fault: MethodFault, times?: number): void
   /** Adds a paid order the page never heard of, as if an earlier session had been killed. */
