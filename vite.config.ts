@@ -1,6 +1,6 @@
 import { defineConfig } from 'vite'
 
-// The library build, every peer and dependency left external. Two page entries (main, testing)
+// The library build, every peer and dependency left external. Three page entries (main, testing, messages)
 // and two Node entries (server, testing/server): the Node ones import node builtins, pg, PGlite and
 // selfsigned, which stay external too; scripts/check-package.mjs proves none of it reaches a page entry.
 export default defineConfig({
@@ -16,6 +16,7 @@ export default defineConfig({
         testing: 'src/testing/index.ts',
         server: 'src/server/index.ts',
         'testing-server': 'src/testing/server.ts',
+        messages: 'src/messages/index.ts',
       },
       formats: ['es'],
     },
