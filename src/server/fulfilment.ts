@@ -1,7 +1,7 @@
 import type { GrantOrder, OrderKind } from '../core/types.js'
 import { TossApiError } from './errors.js'
 import { BodyError, cors as corsFor, errorResponse, json, readJson, type CorsOptions } from './http.js'
-import type { GrantLedger, GrantRecord, GrantTransaction } from './ledger.js'
+import { GrantTimeoutError, type GrantLedger, type GrantRecord, type GrantTransaction } from './ledger.js'
 import type { TossOrderStatusResult, TossPartnerClient } from './partnerClient.js'
 
 /** Who is calling, as the app's session knows them. */
@@ -30,6 +30,8 @@ export interface FulfilmentHandlerOptions {
   resolveSku?: (tossSku: string | null, requestedSku: string) => string | null
   /** The kind to record for a sku; default the page's `kind`. */
   kindOf?: (sku: string, requested: OrderKind) => OrderKind
+  /** How long `onGrant` may run before the grant is rolled back and answered 500. Default 20 s. */
+  grantTimeoutMs?: number
   /** Largest body read, in bytes. Default 16 KiB. */
   maxBodyBytes?: number
   /** Told of every failure answered with a 5xx, with the order id. Default: one `console.error` line. */
@@ -197,8 +199,10 @@ export function createFulfilmentHandler(options: FulfilmentHandlerOptions): Fulf
               throw error
             }
           }),
+        { timeoutMs: options.grantTimeoutMs },
       )
     } catch (error) {
+      if (error instanceof GrantTimeoutError) onGrantThrew = true
       const code = onGrantThrew ? 'GRANT_FAILED' : 'LEDGER_UNAVAILABLE'
       report(error, { orderId: order.orderId, code })
       return onGrantThrew

@@ -241,6 +241,24 @@ describe('granting', () => {
   })
 })
 
+describe('an onGrant that never finishes', () => {
+  it('is rolled back after grantTimeoutMs and answered 500, never a hang', async () => {
+    const handler = createFulfilmentHandler({
+      toss,
+      ledger,
+      authenticate: () => users['token-alice']!,
+      onGrant: () => new Promise(() => {}),
+      grantTimeoutMs: 200,
+      onError: () => {},
+    })
+    const orderId = paidOrder()
+    const response = await handler(new Request(ENDPOINT, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(order(orderId)) }))
+    await expectError(response, 500, 'GRANT_FAILED', true)
+    expect(await ledger.find(orderId)).toBeNull()
+    expect((await post(order(orderId))).status).toBe(200)
+  })
+})
+
 describe('every other Toss answer', () => {
   // The table in docs/server.md.
   it.each([
