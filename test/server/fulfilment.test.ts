@@ -116,6 +116,12 @@ describe('CORS', () => {
     expect(await ledger.find(orderId)).toBeNull()
   })
 
+  it('serves its own origin without CORS headers', async () => {
+    const response = await post(order(paidOrder()), { origin: new URL(ENDPOINT).origin })
+    expect(response.status).toBe(200)
+    expect(response.headers.get('Access-Control-Allow-Origin')).toBeNull()
+  })
+
   it('serves callers without an Origin (server to server) and echoes the origin on success', async () => {
     const a = paidOrder()
     expect((await post(order(a), { origin: null })).status).toBe(200)
