@@ -2,7 +2,7 @@ import { readOrderId } from '../core/errors.js'
 import type { GrantOrder, GrantOrderKind } from '../core/types.js'
 import { TossApiError } from './errors.js'
 import { BodyError, cors as corsFor, errorResponse, json, readJson, type CorsOptions } from './http.js'
-import type { GrantLedger, GrantRecord, GrantTransaction } from './ledger.js'
+import { GrantTimeoutError, type GrantLedger, type GrantRecord, type GrantTransaction } from './ledger.js'
 import type { TossOrderStatusResult, TossPartnerClient } from './partnerClient.js'
 
 /** Who is calling, as the app's session knows them. */
@@ -34,6 +34,8 @@ export interface FulfilmentHandlerOptions {
    * page recovered without knowing its product (the ledger records that as it is).
    */
   kindOf?: (sku: string, requested: GrantOrderKind) => GrantOrderKind
+  /** How long `onGrant` may run before the grant is rolled back and answered 500. Default 20 s. */
+  grantTimeoutMs?: number
   /** Largest body read, in bytes. Default 16 KiB. */
   maxBodyBytes?: number
   /** Told of every failure answered with a 5xx, with the order id. Default: one `console.error` line. */
@@ -204,8 +206,10 @@ export function createFulfilmentHandler(options: FulfilmentHandlerOptions): Fulf
               throw error
             }
           }),
+        { timeoutMs: options.grantTimeoutMs },
       )
     } catch (error) {
+      if (error instanceof GrantTimeoutError) onGrantThrew = true
       const code = onGrantThrew ? 'GRANT_FAILED' : 'LEDGER_UNAVAILABLE'
       report(error, { orderId: order.orderId, code })
       return onGrantThrew

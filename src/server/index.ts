@@ -11,9 +11,10 @@ export type {
 } from './partnerClient.js'
 export { TossApiError } from './errors.js'
 export type { TossApiErrorCode, TossApiErrorOptions } from './errors.js'
-export { createGrantLedger } from './ledger.js'
+export { createGrantLedger, GrantTimeoutError } from './ledger.js'
 export type {
   GrantLedger,
+  GrantOptions,
   GrantRecord,
   GrantResult,
   GrantState,

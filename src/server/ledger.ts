@@ -64,6 +64,23 @@ export interface GrantResult {
   created: boolean
 }
 
+export interface GrantOptions {
+  /**
+   * How long `onGrant` may take before the grant is given up and rolled back (on PostgreSQL the
+   * connection is closed rather than reused, since `onGrant` may still be using it). Default 20 s:
+   * Toss waits about 30 s for the page's answer.
+   */
+  timeoutMs?: number
+}
+
+/** `onGrant` took longer than `timeoutMs`: nothing was recorded. */
+export class GrantTimeoutError extends Error {
+  override readonly name = 'GrantTimeoutError'
+  constructor(timeoutMs: number) {
+    super(`vue-toss-iap/server: onGrant did not finish within ${timeoutMs} ms; the grant was rolled back`)
+  }
+}
+
 export interface GrantLedger {
   readonly driver: 'pglite' | 'pg'
   readonly schemaVersion: number
@@ -73,7 +90,7 @@ export interface GrantLedger {
    * with `ON CONFLICT DO NOTHING`, so a concurrent request for the same order (from any process)
    * waits for the first one's transaction and then sees its row. If `onGrant` throws, nothing is written.
    */
-  grant(grant: NewGrant, onGrant?: (record: GrantRecord, tx: GrantTransaction) => Promise<void> | void): Promise<GrantResult>
+  grant(grant: NewGrant, onGrant?: (record: GrantRecord, tx: GrantTransaction) => Promise<void> | void, options?: GrantOptions): Promise<GrantResult>
   /** Every order of a user, newest grant first. */
   ordersOf(userId: string): Promise<GrantRecord[]>
   /** Runs `fn` in a transaction of the ledger's database. */
@@ -172,7 +189,10 @@ export async function createGrantLedger(db: PGliteLike | PgPoolLike): Promise<Gr
         await client.query('COMMIT')
         return result
       } catch (error) {
-        await client.query('ROLLBACK').catch((e: Error) => (broken = e))
+        // A timed-out onGrant may still be running a query on this client: close it instead of
+        // rolling back (PostgreSQL rolls back a closed connection's transaction) and never reuse it.
+        if (error instanceof GrantTimeoutError) broken = error
+        else await client.query('ROLLBACK').catch((e: Error) => (broken = e))
         throw error
       } finally {
         client.release(broken)
@@ -210,7 +230,7 @@ export async function createGrantLedger(db: PGliteLike | PgPoolLike): Promise<Gr
     driver,
     schemaVersion,
     find: (orderId) => find(db, orderId),
-    grant: (grant, onGrant) =>
+    grant: (grant, onGrant, { timeoutMs = 20_000 } = {}) =>
       transaction(async (tx) => {
         const { rows } = await tx.query<Row>(
           `INSERT INTO ${TABLE} (order_id, user_id, sku, kind, subscription_id, toss_status, toss_status_at, source)
@@ -230,7 +250,17 @@ export async function createGrantLedger(db: PGliteLike | PgPoolLike): Promise<Gr
         )
         if (rows[0]) {
           const record = toRecord(rows[0])
-          await onGrant?.(record, tx)
+          if (onGrant) {
+            let timer: ReturnType<typeof setTimeout> | undefined
+            try {
+              await Promise.race([
+                Promise.resolve().then(() => onGrant(record, tx)),
+                new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new GrantTimeoutError(timeoutMs)), timeoutMs))),
+              ])
+            } finally {
+              clearTimeout(timer)
+            }
+          }
           return { record, created: true }
         }
         // Someone else's committed row (READ COMMITTED: this statement sees what the insert waited for).

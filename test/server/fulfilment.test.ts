@@ -120,6 +120,12 @@ describe('CORS', () => {
     expect(await ledger.find(orderId)).toBeNull()
   })
 
+  it('serves its own origin without CORS headers', async () => {
+    const response = await post(order(paidOrder()), { origin: new URL(ENDPOINT).origin })
+    expect(response.status).toBe(200)
+    expect(response.headers.get('Access-Control-Allow-Origin')).toBeNull()
+  })
+
   it('serves callers without an Origin (server to server) and echoes the origin on success', async () => {
     const a = paidOrder()
     expect((await post(order(a), { origin: null })).status).toBe(200)
@@ -256,6 +262,24 @@ describe('granting', () => {
     expect(await products(orderId)).toBe(0)
     expect((await post(order(orderId))).status).toBe(200)
     expect(await products(orderId)).toBe(1)
+  })
+})
+
+describe('an onGrant that never finishes', () => {
+  it('is rolled back after grantTimeoutMs and answered 500, never a hang', async () => {
+    const handler = createFulfilmentHandler({
+      toss,
+      ledger,
+      authenticate: () => users['token-alice']!,
+      onGrant: () => new Promise(() => {}),
+      grantTimeoutMs: 200,
+      onError: () => {},
+    })
+    const orderId = paidOrder()
+    const response = await handler(new Request(ENDPOINT, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(order(orderId)) }))
+    await expectError(response, 500, 'GRANT_FAILED', true)
+    expect(await ledger.find(orderId)).toBeNull()
+    expect((await post(order(orderId))).status).toBe(200)
   })
 })
 

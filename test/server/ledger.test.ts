@@ -2,7 +2,7 @@ import { rmSync } from 'node:fs'
 import { PGlite } from '@electric-sql/pglite'
 import pg from 'pg'
 import { describe, expect, it } from 'vitest'
-import { createGrantLedger, type GrantLedger, type NewGrant, type PgPoolLike, type PGliteLike } from '../../src/server/index.ts'
+import { createGrantLedger, GrantTimeoutError, type GrantLedger, type NewGrant, type PgPoolLike, type PGliteLike } from '../../src/server/index.ts'
 import { PG_URL } from './pg.ts'
 import { openPGlite } from './pglite.ts'
 
@@ -67,6 +67,25 @@ function suite(name: string, open: () => Promise<{ db: PGliteLike | PgPoolLike; 
         grant(id),
         async (record, tx) => void (await tx.query('INSERT INTO test_products (order_id) VALUES ($1)', [record.orderId])),
       )
+      expect(await products(id)).toBe(1)
+    })
+
+    it('rolls back an onGrant that never finishes, frees its connection, and grants on the next try', async () => {
+      const id = `order-${name}-t`
+      const stuck = ledger.grant(
+        grant(id),
+        async (record, tx) => {
+          await tx.query('INSERT INTO test_products (order_id) VALUES ($1)', [record.orderId])
+          // PGlite: a query on the database itself inside the transaction waits forever; pg: never resolves.
+          await (name === 'PGlite' ? db.query('SELECT 1') : new Promise(() => {}))
+        },
+        { timeoutMs: 300 },
+      )
+      await expect(stuck).rejects.toBeInstanceOf(GrantTimeoutError)
+      expect(await ledger.find(id)).toBeNull()
+      expect(await products(id)).toBe(0)
+      const next = await ledger.grant(grant(id), async (record, tx) => void (await tx.query('INSERT INTO test_products (order_id) VALUES ($1)', [record.orderId])))
+      expect(next.created).toBe(true)
       expect(await products(id)).toBe(1)
     })
 
