@@ -7,17 +7,10 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync, existsSync, symlinkSync
 import { extname, join, resolve } from 'node:path'
 import { build } from 'vite'
 import { chromium } from 'playwright'
+import { CHROMIUM_ARGS as ARGS } from './chromium-args.mjs'
 
 const ROOT = resolve(import.meta.dirname, '..')
 const BASE = join(ROOT, 'node_modules', '.cache', 'vue-toss-iap-startup')
-const ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-]
 
 // `performance.now()` marks around plugin install and first mount; `__done` when the app is up.
 const PAGES = {

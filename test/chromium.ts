@@ -22,12 +22,4 @@ export function chromiumPath(
   return found
 }
 
-/** Flags for a headless Chromium on a closed network, as root. */
-export const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-]
+export { CHROMIUM_ARGS } from '../scripts/chromium-args.mjs'
