@@ -15,7 +15,9 @@
  * - `completed-no-error` (#11): a `completed` outcome carries no error.
  */
 export const PENDING_FIXES: ReadonlySet<Finding> = new Set<Finding>(
-  process.env.IAP_CHECK_ALL ? [] : ['listener-isolation', 'version-gap', 'page-wide-single-flight', 'recovery-kind'],
+  process.env.IAP_CHECK_ALL
+    ? []
+    : ['listener-isolation', 'version-gap', 'page-wide-single-flight', 'recovery-kind', 'monotonic-clock', 'completed-no-error'],
 )
 
 export type Finding =

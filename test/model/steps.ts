@@ -7,7 +7,21 @@ export type GrantMode = 'ok' | 'false' | 'throw' | 'hang' | { slow: number; then
 
 export type HostFault = 'hang' | { error: string; bare?: boolean } | { respond: unknown }
 
-export type FaultedCall = 'completeProductGrant' | 'getPendingOrders' | 'iapGetProductItemList'
+export type FaultedCall =
+  | 'completeProductGrant'
+  | 'getPendingOrders'
+  | 'iapGetProductItemList'
+  | 'processProductGrant'
+  | 'getCompletedOrRefundedOrders'
+  | 'getSubscriptionInfo'
+const FAULTED: ReadonlyArray<readonly [number, FaultedCall]> = [
+  [3, 'completeProductGrant'],
+  [3, 'getPendingOrders'],
+  [2, 'iapGetProductItemList'],
+  [2, 'processProductGrant'],
+  [1, 'getCompletedOrRefundedOrders'],
+  [1, 'getSubscriptionInfo'],
+]
 
 /** One step of a schedule. Plain data, so that a schedule prints as JSON and replays. */
 export type Step =
@@ -103,7 +117,7 @@ export function generate(seed: number, length?: number): Schedule {
     [1, 'orderIds'],
     [1, 'both'],
   ] as const)
-  const n = length ?? rng.between(4, 16)
+  const n = length ?? rng.between(6, 20)
   const listeners = checks('listener-isolation')
   const steps: Step[] = []
   if (rng.chance(0.2)) steps.push({ do: 'paid', sku: rng.pick(SKUS) })
@@ -135,7 +149,7 @@ export function generate(seed: number, length?: number): Schedule {
         3,
         () => ({
           do: 'fault',
-          fn: rng.pick(['completeProductGrant', 'getPendingOrders', 'iapGetProductItemList'] as const),
+          fn: rng.weighted(FAULTED),
           fault: fault(rng),
           times: rng.between(1, 3),
         }),

@@ -76,6 +76,10 @@ function compare(a: string, b: string) {
   return 0
 }
 
+/** What the runs did, so that a long run can show it exercised something. */
+export const stats: Record<string, number> = {}
+const count = (key: string) => void (stats[key] = (stats[key] ?? 0) + 1)
+
 /** The seed's own epoch, so that every schedule's orderIds differ (the host stamps them with the time). */
 export const epochOf = (seed: number) => Date.UTC(2026, 0, 1) + (seed % 100_000) * 3_600_000
 
@@ -207,6 +211,7 @@ export async function runSchedule(schedule: Schedule, options: { stopAtFirst?: b
         left.splice(left.indexOf(app.id), 1)
         if (left.length === 0) inFlight.delete(orderId)
       }
+      count(`grant ${order.source} ${answer}`)
       if (answer === 'throw') throw new Error('the app server is down')
       if (answer === 'false') return false
       granted.add(orderId)
@@ -247,6 +252,7 @@ export async function runSchedule(schedule: Schedule, options: { stopAtFirst?: b
   const purchaseBound = TIMEOUTS.purchase + TIMEOUTS.grant + 2 * TIMEOUTS.call + 50
 
   function checkOutcome(a: Attempt, outcome: PurchaseOutcome) {
+    count(`purchase ${outcome.status}`)
     const code = outcome.error?.code
     const show = `${a.sku}: ${outcome.status}${code ? ` ${code}` : ''}${outcome.orderId ? ` ${outcome.orderId}` : ''}`
     if (outcome.error !== null && !(isIapError(outcome.error) && typeof outcome.error.code === 'string'))
@@ -494,7 +500,9 @@ export async function runSchedule(schedule: Schedule, options: { stopAtFirst?: b
     void app!.store.whenReady().then((r) => (report = r))
     for (let i = 0; i < 20 && report === undefined; i++) await advance(1_000)
     checkUnhandled()
+    count('clean starts')
     for (const order of sim.orders) {
+      count(order.refunded ? 'orders refunded' : 'orders paid')
       if (!order.paid || order.refunded) continue
       if (!granted.has(order.orderId) || !order.completed)
         fail(
