@@ -46,12 +46,24 @@ describe('environment and capabilities', () => {
     [
       'android',
       '5.233.0',
-      { products: true, purchase: true, completeProductGrant: true, pendingOrders: false, orderHistory: true, subscriptions: false },
+      // The purchase flow exists, but no getPendingOrders: a failed grant could never be recovered.
+      { products: true, purchase: false, completeProductGrant: true, pendingOrders: false, orderHistory: true, subscriptions: false },
+    ],
+    [
+      'android',
+      '5.234.0',
+      { products: true, purchase: true, completeProductGrant: true, pendingOrders: true, orderHistory: true, subscriptions: false },
     ],
     [
       'ios',
       '5.231.0',
-      { products: true, purchase: true, completeProductGrant: false, pendingOrders: true, orderHistory: true, subscriptions: false },
+      // No completeProductGrant yet: purchases are refused.
+      { products: true, purchase: false, completeProductGrant: false, pendingOrders: true, orderHistory: true, subscriptions: false },
+    ],
+    [
+      'ios',
+      '5.233.0',
+      { products: true, purchase: true, completeProductGrant: true, pendingOrders: true, orderHistory: true, subscriptions: false },
     ],
     [
       'android',

@@ -30,8 +30,9 @@ describe('recovery on install', () => {
     const order = sim.addPaidOrder('remove-ads')
     const { store } = mountWithIap(() => null, { grant: server.grant })
     await store.whenReady()
-    // Only the orderId is known: the grant gets an empty sku and must look the order up by id.
-    expect(server.calls).toEqual([{ orderId: order.orderId, sku: '', kind: 'one-time', source: 'recovery' }])
+    // Only the orderId is known: the grant gets an empty sku and an unknown kind (never a guess),
+    // and must look the order up by id.
+    expect(server.calls).toEqual([{ orderId: order.orderId, sku: '', kind: 'unknown', source: 'recovery' }])
     expect(sim.order(order.orderId)!.completed).toBe(true)
   })
 
@@ -126,7 +127,7 @@ describe('recover()', () => {
 
 describe('recovery on return to the foreground', () => {
   it('runs when the page becomes visible after being hidden, at most once per 30 s', async () => {
-    vi.useFakeTimers({ toFake: ['Date', 'setTimeout', 'clearTimeout'] })
+    vi.useFakeTimers({ toFake: ['Date', 'performance', 'setTimeout', 'clearTimeout'] })
     const { store, result: owned } = mountWithIap(() => useEntitlementStore(), { grant: server.grant })
     await store.whenReady()
     expect(sim.callsTo('getPendingOrders')).toHaveLength(1)

@@ -1,8 +1,9 @@
 import { IAP } from '@apps-in-toss/web-framework'
 import { callWithTimeout } from './bridge.js'
 import { assertCapability, detectCapabilities, detectEnvironment, type IapCapabilities, type IapEnvironment } from './environment.js'
-import { IapError, requireText, toIapError } from './errors.js'
+import { IapError, requireOrderId, toIapError } from './errors.js'
 import { createGrantRegistry, type GrantOutcome, type GrantRegistry } from './grants.js'
+import { notify, reportToConsole, type ListenerErrorReporter } from './listeners.js'
 import { normalizeHistory, normalizePendingOrders, normalizeProducts, normalizeSubscription } from './normalize.js'
 import { runPurchase, type PurchaseRequest, type PurchaseResult } from './purchase.js'
 import type { GrantFn, GrantOrder, IapProduct, OrderHistoryPage, PendingOrder, SubscriptionInfo } from './types.js'
@@ -26,7 +27,15 @@ export interface IapClientOptions {
   onGrantSettled?: (order: GrantOrder, outcome: GrantOutcome) => void
   /** Sees every bridge call start and end (the devtools timeline listens here). */
   onBridgeCall?: (event: BridgeCallEvent) => void
+  /**
+   * Where an error thrown by a listener (the two above, a purchase's `onPurchased`) is reported.
+   * Listeners never change what happens to money. Default: the console.
+   */
+  reportError?: ListenerErrorReporter
 }
+
+/** A clock that only moves forward: a device clock set back never stalls a throttle or a duration. */
+export const monotonicNow = (): number => (typeof performance !== 'undefined' ? performance.now() : Date.now())
 
 /** One IAP bridge call (or purchase flow), as it starts and as it ends. */
 export interface BridgeCallEvent {
@@ -71,9 +80,10 @@ export function createIapClient(options: IapClientOptions): IapClient {
   for (const [name, ms] of Object.entries(timeouts)) {
     if (typeof ms !== 'number' || !(ms > 0)) throw new IapError('INVALID_ARGUMENT', `timeouts.${name} must be a positive number of ms`)
   }
-  const grants = createGrantRegistry(options.grant, options.onGrantSettled)
+  const report = options.reportError ?? reportToConsole
+  const grants = createGrantRegistry(options.grant, options.onGrantSettled, report)
 
-  const observe = options.onBridgeCall ?? (() => {})
+  const observe = (event: BridgeCallEvent) => notify(options.onBridgeCall, [event], 'onBridgeCall', report)
   async function call<T>(
     capability: Parameters<typeof assertCapability>[0],
     name: string,
@@ -81,16 +91,22 @@ export function createIapClient(options: IapClientOptions): IapClient {
     read: (v: unknown) => T,
     detail?: string,
   ): Promise<T> {
-    const started = Date.now()
+    const started = monotonicNow()
     observe({ name, phase: 'start', detail })
     try {
       assertCapability(capability)
-      const value = read(await callWithTimeout(name, run, timeouts.call))
-      observe({ name, phase: 'success', detail, durationMs: Date.now() - started })
+      const answer = await callWithTimeout(name, run, timeouts.call)
+      let value: T
+      try {
+        value = read(answer)
+      } catch (error) {
+        throw error instanceof IapError ? error : new IapError('INVALID_RESPONSE', `${name} answered something unreadable`, { cause: error })
+      }
+      observe({ name, phase: 'success', detail, durationMs: monotonicNow() - started })
       return value
     } catch (error) {
       const iapError = toIapError(error, { during: name })
-      observe({ name, phase: 'error', detail, durationMs: Date.now() - started, error: iapError })
+      observe({ name, phase: 'error', detail, durationMs: monotonicNow() - started, error: iapError })
       throw iapError
     }
   }
@@ -103,7 +119,7 @@ export function createIapClient(options: IapClientOptions): IapClient {
     getProducts: () => call('products', 'getProductItemList', () => IAP.getProductItemList(), normalizeProducts),
     getPendingOrders: () => call('pendingOrders', 'getPendingOrders', () => IAP.getPendingOrders(), normalizePendingOrders),
     async completeProductGrant(orderId) {
-      const id = requireText('orderId', orderId)
+      const id = requireOrderId(orderId)
       return call(
         'completeProductGrant',
         'completeProductGrant',
@@ -131,7 +147,7 @@ export function createIapClient(options: IapClientOptions): IapClient {
       )
     },
     async getSubscriptionInfo(orderId) {
-      const id = requireText('orderId', orderId)
+      const id = requireOrderId(orderId)
       return call(
         'subscriptions',
         'getSubscriptionInfo',
@@ -142,15 +158,15 @@ export function createIapClient(options: IapClientOptions): IapClient {
     },
     async purchase(request) {
       const name = request.kind === 'subscription' ? 'createSubscriptionPurchaseOrder' : 'createOneTimePurchaseOrder'
-      const started = Date.now()
+      const started = monotonicNow()
       observe({ name, phase: 'start', detail: request.sku })
-      const result = await runPurchase(request, { grants, timeouts })
+      const result = await runPurchase(request, { grants, timeouts, report })
       const ok = result.status === 'success'
       observe({
         name,
         phase: ok ? 'success' : 'error',
         detail: request.sku,
-        durationMs: Date.now() - started,
+        durationMs: monotonicNow() - started,
         ...(!ok && { error: result.error }),
       })
       return result

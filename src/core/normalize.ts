@@ -1,4 +1,4 @@
-import { IapError } from './errors.js'
+import { describeValue, IapError, readOrderId } from './errors.js'
 import type {
   HistoryOrder,
   IapOffer,
@@ -21,8 +21,7 @@ const strOrNull = (v: unknown): string | null => (typeof v === 'string' ? v : nu
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null)
 
 function invalid(call: string, value: unknown): IapError {
-  const shown = value === undefined ? 'undefined' : JSON.stringify(value)?.slice(0, 120)
-  return new IapError('INVALID_RESPONSE', `${call} answered ${shown}, which is not what Toss documents`)
+  return new IapError('INVALID_RESPONSE', `${call} answered ${describeValue(value)}, which is not what Toss documents`)
 }
 
 const PRODUCT_TYPES: ReadonlySet<string> = new Set(['CONSUMABLE', 'NON_CONSUMABLE', 'SUBSCRIPTION'])
@@ -59,20 +58,23 @@ export function normalizeProducts(value: unknown): IapProduct[] {
   return products
 }
 
-/** Accepts `orders` and the `orderIds` some iOS builds send; `{}` means none pending. */
+/**
+ * Accepts `orders` and the `orderIds` some iOS builds send; `{}` means none pending. An entry
+ * without a valid orderId (see `readOrderId`) is dropped: it could never be granted or completed.
+ */
 export function normalizePendingOrders(value: unknown): PendingOrder[] {
   if (!isObj(value)) throw invalid('getPendingOrders', value)
   const byId = new Map<string, PendingOrder>()
   if (Array.isArray(value.orders)) {
     for (const o of value.orders) {
-      if (isObj(o) && typeof o.orderId === 'string' && o.orderId) {
-        byId.set(o.orderId, { orderId: o.orderId, sku: str(o.sku), paymentCompletedDate: strOrNull(o.paymentCompletedDate) })
-      }
+      const orderId = isObj(o) ? readOrderId(o.orderId) : null
+      if (orderId) byId.set(orderId, { orderId, sku: str((o as Obj).sku), paymentCompletedDate: strOrNull((o as Obj).paymentCompletedDate) })
     }
   }
   if (Array.isArray(value.orderIds)) {
-    for (const id of value.orderIds) {
-      if (typeof id === 'string' && id && !byId.has(id)) byId.set(id, { orderId: id, sku: '', paymentCompletedDate: null })
+    for (const raw of value.orderIds) {
+      const id = readOrderId(raw)
+      if (id && !byId.has(id)) byId.set(id, { orderId: id, sku: '', paymentCompletedDate: null })
     }
   }
   if (value.orders !== undefined && !Array.isArray(value.orders) && value.orderIds === undefined) throw invalid('getPendingOrders', value)
@@ -83,8 +85,9 @@ export function normalizeHistory(value: unknown): OrderHistoryPage {
   if (!isObj(value) || (value.orders !== undefined && !Array.isArray(value.orders))) throw invalid('getCompletedOrRefundedOrders', value)
   const orders: HistoryOrder[] = []
   for (const o of (value.orders as unknown[] | undefined) ?? []) {
-    if (isObj(o) && typeof o.orderId === 'string' && (o.status === 'COMPLETED' || o.status === 'REFUNDED')) {
-      orders.push({ orderId: o.orderId, sku: str(o.sku), status: o.status, date: str(o.date) })
+    const orderId = isObj(o) ? readOrderId(o.orderId) : null
+    if (orderId && isObj(o) && (o.status === 'COMPLETED' || o.status === 'REFUNDED')) {
+      orders.push({ orderId, sku: str(o.sku), status: o.status, date: str(o.date) })
     }
   }
   const nextKey = typeof value.nextKey === 'string' && value.nextKey ? value.nextKey : null

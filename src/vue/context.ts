@@ -3,6 +3,7 @@ import type { IapCache } from '../core/cache.js'
 import type { BridgeCallEvent, IapClient } from '../core/client.js'
 import type { ServerEntitlement } from '../core/entitlements.js'
 import type { GrantOutcome } from '../core/grants.js'
+import type { ListenerErrorReporter } from '../core/listeners.js'
 import type { GrantOrder } from '../core/types.js'
 import type { RevokedEvent } from './entitlementStore.js'
 
@@ -46,6 +47,8 @@ export interface TossIapContext {
   afterRecovery?: () => Promise<unknown>
   /** Told of every entitlement lost (the plugin's `onRevoked`, devtools). */
   revokedListeners: Set<(event: RevokedEvent) => void>
+  /** Where a listener's error goes: `app.config.errorHandler` when the app has one, else the console. */
+  reportError: ListenerErrorReporter
   /** The plugin's scope: what it starts stops when the app unmounts. Absent on the server. */
   scope?: EffectScope
 }

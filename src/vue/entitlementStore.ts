@@ -1,4 +1,4 @@
-import { createEventHook, useTimeoutFn } from '@vueuse/core'
+import { useTimeoutFn } from '@vueuse/core'
 import { defineStore } from 'pinia'
 import { computed, inject, ref, shallowRef, watch } from 'vue'
 import {
@@ -11,7 +11,9 @@ import {
 } from '../core/entitlements.js'
 import { IapError, toIapError } from '../core/errors.js'
 import type { HistoryOrder, SubscriptionInfo } from '../core/types.js'
+import { notify } from '../core/listeners.js'
 import { TOSS_IAP_KEY } from './context.js'
+import { createEventChannel } from './events.js'
 import type { LoadStatus } from './slices/products.js'
 import { useIapStore } from './store.js'
 
@@ -58,7 +60,7 @@ export const useEntitlementStore = defineStore('toss-iap-entitlements', () => {
   const entitlementsStatus = ref<LoadStatus>('idle')
   const entitlementsError = shallowRef<IapError | null>(null)
   const subscriptions = ref<Record<string, SubscriptionRecord>>({})
-  const revoked = createEventHook<RevokedEvent>()
+  const revoked = createEventChannel<RevokedEvent>('an onRevoked listener', ctx)
 
   // A cached entitlement may paint the UI; it is marked stale and the next refresh decides.
   ctx.cache.read('entitlements', parseCachedEntitlements, ({ value }) => {
@@ -114,8 +116,8 @@ export const useEntitlementStore = defineStore('toss-iap-entitlements', () => {
       const after = next[sku]
       if (before.isActive && after && !after.isActive) {
         const event: RevokedEvent = { sku, reason: revokeReason(before, after, history), previous: before, entitlement: after }
-        void revoked.trigger(event)
-        for (const listener of ctx.revokedListeners) listener(event)
+        revoked.trigger(event)
+        for (const listener of ctx.revokedListeners) notify(listener, [event], 'an onRevoked listener', ctx.reportError)
       }
     }
   }

@@ -5,6 +5,7 @@ import { createCache, type CacheOptions } from '../core/cache.js'
 import { createIapClient, type IapTimeouts } from '../core/client.js'
 import { isClient } from '../core/environment.js'
 import { IapError } from '../core/errors.js'
+import { reportToConsole, type ListenerErrorReporter } from '../core/listeners.js'
 import { DEFAULT_RECOVERY_CONCURRENCY } from '../core/recovery.js'
 import type { GrantFn } from '../core/types.js'
 import { TOSS_IAP_KEY, type EntitlementSettings, type RecoverySettings, type TossIapContext } from './context.js'
@@ -65,7 +66,14 @@ export function createTossIap(options: TossIapOptions): Plugin {
       if (!pinia) {
         throw new IapError('NOT_INSTALLED', 'createTossIap needs Pinia: call app.use(createPinia()) before app.use(createTossIap(...))')
       }
+      // Listener errors go where Vue apps look for errors; they never reach the money path.
+      const reportError: ListenerErrorReporter = (error, where) => {
+        const handler = app.config.errorHandler
+        if (handler) handler(error, null, `vue-toss-iap: ${where}`)
+        else reportToConsole(error, where)
+      }
       const ctx: TossIapContext = {
+        reportError,
         recovery,
         entitlements,
         revokedListeners: new Set(options.onRevoked ? [options.onRevoked] : []),
@@ -75,6 +83,7 @@ export function createTossIap(options: TossIapOptions): Plugin {
           timeouts: options.timeouts,
           onGrantSettled: (order, outcome) => ctx.grantSettled?.(order, outcome),
           onBridgeCall: (event) => ctx.onBridgeCall?.(event),
+          reportError,
         }),
       }
       app.provide(TOSS_IAP_KEY, ctx)
@@ -92,8 +101,8 @@ export function createTossIap(options: TossIapOptions): Plugin {
             visibility,
             (now, before) => {
               if (now !== 'visible' || before !== 'hidden') return
-              const last = store.recovery.lastStartedAt
-              if (last !== null && Date.now() - last < recovery.throttle) return
+              const since = store.sinceLastRecovery()
+              if (since !== null && since < recovery.throttle) return
               void store.sync()
             },
             { flush: 'sync' },

@@ -2,6 +2,7 @@ import { defineStore, skipHydrate } from 'pinia'
 import { inject, ref, shallowRef } from 'vue'
 import type { IapCapabilities, IapEnvironment } from '../core/environment.js'
 import { IapError } from '../core/errors.js'
+import { reportSafely } from '../core/listeners.js'
 import type { RecoveryReport } from '../core/recovery.js'
 import { TOSS_IAP_KEY } from './context.js'
 import { createHistoryState } from './slices/history.js'
@@ -36,7 +37,18 @@ export const useIapStore = defineStore('toss-iap', () => {
   const ordersState = createOrdersState(client, ctx)
   const recoveryState = createRecoveryState(client, ctx, { ...ordersState, ...productsState })
   const historyState = createHistoryState(client)
-  const { orders, activePurchase, lastPurchase, purchase, events } = ordersState
+  const { orders, activePurchase, isPurchaseOpen, lastPurchase, abandonPurchase, events } = ordersState
+
+  /**
+   * Runs one purchase; only one runs at a time in the whole app. Never rejects. A host that
+   * reports success for an order it never reported as paid gets a recovery run: if Toss really
+   * took payment, recovery finds the order.
+   */
+  async function purchase(...args: Parameters<typeof ordersState.purchase>) {
+    const outcome = await ordersState.purchase(...args)
+    if (outcome.status === 'failed' && outcome.error?.code === 'INVALID_RESPONSE') void recoveryState.recover()
+    return outcome
+  }
 
   // Once the app shows the history, a newly completed order belongs in it.
   events.on((event) => {
@@ -50,9 +62,13 @@ export const useIapStore = defineStore('toss-iap', () => {
     capabilities.value = client.capabilities()
   }
 
-  /** What runs after recovery: the entitlement refresh, once entitlements are in use. */
+  /** What runs after recovery: the entitlement refresh, once entitlements are in use. Never rejects. */
   async function afterRecovery(entitlements: boolean) {
-    if (entitlements && ctx!.afterRecovery) await ctx!.afterRecovery()
+    try {
+      if (entitlements && ctx!.afterRecovery) await ctx!.afterRecovery()
+    } catch (error) {
+      reportSafely(ctx!.reportError, error, 'the entitlement refresh after recovery')
+    }
   }
 
   /** Recovery, then the entitlement refresh: what the return to the foreground runs. */
@@ -86,8 +102,10 @@ export const useIapStore = defineStore('toss-iap', () => {
     ...productsState,
     orders,
     activePurchase,
+    isPurchaseOpen,
     lastPurchase,
     purchase,
+    abandonPurchase,
     ...recoveryState,
     ...historyState,
     refreshEnvironment,
