@@ -30,7 +30,7 @@ it(
       failures = (await runSchedule(schedule)).map((violation) => ({ seed: schedule.seed, violation, shrunk: schedule }))
     } else {
       const seeds = SEED ? [Number(SEED)] : Array.from({ length: COUNT }, (_, i) => START + i)
-      ;({ runs, failures } = await search(seeds))
+      ;({ runs, failures } = await search(seeds, Number(process.env.IAP_MAX_FAILURES ?? 5)))
     }
     const report = failures.map(describeFailure).join('\n\n')
     if (process.env.IAP_SCHEDULES) console.log(`${runs} schedules in ${(process.hrtime.bigint() - started) / 1_000_000n} ms`, stats)

@@ -35,6 +35,8 @@ export type Step =
   | { do: 'script'; script: PurchaseScript }
   | { do: 'server'; mode: GrantMode }
   | { do: 'fault'; fn: FaultedCall; fault: HostFault; times: number }
+  /** The user leaves a purchase whose sheet hangs (`usePurchase().abandon()`). */
+  | { do: 'abandon'; product: 0 | 1 | 2 }
   /** An `onOrderEvent` listener of the current app that throws or rejects on every event. */
   | { do: 'listen'; how: 'throw' | 'reject' }
   | { do: 'recover' }
@@ -144,6 +146,17 @@ export function generate(seed: number, length?: number): Schedule {
         }),
       ],
       [6, () => ({ do: 'script', script: script(rng) })],
+      [
+        1,
+        () => ({
+          do: 'abandon',
+          product: rng.weighted([
+            [5, 0],
+            [2, 1],
+            [2, 2],
+          ] as const),
+        }),
+      ],
       [5, () => ({ do: 'server', mode: grantMode(rng) })],
       [
         3,

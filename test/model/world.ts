@@ -80,8 +80,14 @@ function compare(a: string, b: string) {
 export const stats: Record<string, number> = {}
 const count = (key: string) => void (stats[key] = (stats[key] ?? 0) + 1)
 
-/** The seed's own epoch, so that every schedule's orderIds differ (the host stamps them with the time). */
-export const epochOf = (seed: number) => Date.UTC(2026, 0, 1) + (seed % 100_000) * 3_600_000
+/**
+ * Every run starts at a wall time of its own, so that no two runs share an orderId (the host stamps
+ * them with the time): grants still running from an earlier run (stopped at its first failure)
+ * stay in the page's running-grant map, and must not meet a later run's orders. The behaviour of a
+ * schedule does not depend on its stamp.
+ */
+let runs = 0
+const nextEpoch = () => Date.UTC(2026, 0, 1) + ++runs * 3_600_000
 
 /**
  * Runs one schedule against the real SDK and the simulated host, checking the invariants of
@@ -90,7 +96,7 @@ export const epochOf = (seed: number) => Date.UTC(2026, 0, 1) + (seed % 100_000)
  */
 export async function runSchedule(schedule: Schedule, options: { stopAtFirst?: boolean } = {}): Promise<Violation[]> {
   const violations: Violation[] = []
-  const epoch = epochOf(schedule.seed)
+  const epoch = nextEpoch()
   vi.clearAllTimers()
   vi.setSystemTime(epoch)
   let clockShift = 0
@@ -298,16 +304,8 @@ export async function runSchedule(schedule: Schedule, options: { stopAtFirst?: b
         return () => h('div')
       },
     })
-    const listener = (how: 'throw' | 'reject' | undefined) =>
-      how === 'throw'
-        ? () => {
-            throw new Error('analytics is down')
-          }
-        : how === 'reject'
-          ? () => Promise.reject(new Error('analytics is down'))
-          : undefined
-    const onOrderEvent = listener(step.listener)
-    const onRevoked = listener(step.revoked)
+    const onOrderEvent = step.listener && failing(step.listener)
+    const onRevoked = step.revoked && failing(step.revoked)
     const plugin = createTossIap({
       grant: grantOf(() => app),
       timeouts: TIMEOUTS,
@@ -317,7 +315,7 @@ export async function runSchedule(schedule: Schedule, options: { stopAtFirst?: b
       ...(onRevoked && { onRevoked: onRevoked as () => void }),
     })
     const started = now()
-    const wrapper = mount(Host, { global: { plugins: [createPinia(), plugin] } })
+    const wrapper = mount(Host, { global: { plugins: [createPinia(), plugin], config: { errorHandler } } })
     app = {
       id,
       wrapper,
@@ -341,6 +339,30 @@ export async function runSchedule(schedule: Schedule, options: { stopAtFirst?: b
     installs.push(app)
     current = app
     track(`whenReady() of install ${id}`, store.whenReady(), app.readyDeadline)
+  }
+
+  // Errors thrown by the app's listeners, and how often each reached app.config.errorHandler.
+  const listenerErrors = new Map<unknown, number>()
+  const errorHandler = (error: unknown) => {
+    if (listenerErrors.has(error)) listenerErrors.set(error, listenerErrors.get(error)! + 1)
+    else fail('only listener errors reach the error handler', String(error).slice(0, 200))
+  }
+  const failing = (how: 'throw' | 'reject') => () => {
+    const error = new Error('analytics is down')
+    listenerErrors.set(error, 0)
+    if (how === 'throw') throw error
+    return Promise.reject(error)
+  }
+  const checkListenerErrors = () => {
+    for (const [error, times] of listenerErrors) {
+      if (times !== 1)
+        fail(
+          'a listener error is reported once to app.config.errorHandler',
+          `reported ${times} times: ${String(error)}`,
+          'listener-isolation',
+        )
+      listenerErrors.delete(error)
+    }
   }
 
   function checkStore() {
@@ -404,13 +426,10 @@ export async function runSchedule(schedule: Schedule, options: { stopAtFirst?: b
         return sim.failNext(step.fn, step.fault as never, step.times)
       case 'listen':
         if (!current) return
-        current.store.onOrderEvent(
-          (step.how === 'throw'
-            ? () => {
-                throw new Error('analytics is down')
-              }
-            : () => Promise.reject(new Error('analytics is down'))) as () => void,
-        )
+        current.store.onOrderEvent(failing(step.how) as () => void)
+        return
+      case 'abandon':
+        current?.buttons[step.product]!.abandon()
         return
       case 'recover': {
         if (!current) return
@@ -475,6 +494,7 @@ export async function runSchedule(schedule: Schedule, options: { stopAtFirst?: b
       await advance(5)
       checkStore()
       checkUnhandled()
+      checkListenerErrors()
       if (options.stopAtFirst && violations.length) return violations
     }
 
@@ -514,6 +534,7 @@ export async function runSchedule(schedule: Schedule, options: { stopAtFirst?: b
     kill()
     for (let i = 0; i < 3; i++) await advance(60_000)
     checkUnhandled()
+    checkListenerErrors()
     return violations
   } finally {
     for (const app of installs) if (app.alive) ((app.alive = false), app.wrapper.unmount())
