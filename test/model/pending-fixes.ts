@@ -14,11 +14,7 @@
  * - `recovery-kind` (#10): recovery does not state a kind it does not know.
  * - `completed-no-error` (#11): a `completed` outcome carries no error.
  */
-export const PENDING_FIXES: ReadonlySet<Finding> = new Set<Finding>(
-  process.env.IAP_CHECK_ALL
-    ? []
-    : ['listener-isolation', 'version-gap', 'page-wide-single-flight', 'recovery-kind', 'monotonic-clock', 'completed-no-error'],
-)
+export const PENDING_FIXES: ReadonlySet<Finding> = new Set<Finding>(process.env.IAP_CHECK_ALL ? [] : [])
 
 export type Finding =
   | 'listener-isolation'

@@ -131,6 +131,9 @@ export async function runSchedule(schedule: Schedule, options: { stopAtFirst?: b
   const sheets = new Map<string, Attempt>()
   let attempt: Attempt | null = null
   const emitter = window.__GRANITE_NATIVE_EMITTER!
+  // A fresh page: nothing an earlier run left on the bridge (a run stopped at its first failure
+  // leaves the SDK's listeners of calls whose timers were cleared) counts against this one.
+  for (const name of Object.keys(emitter.events ?? {})) delete emitter.events![name]
   const originalEmit = emitter.emit
   emitter.emit = function (this: unknown, event: string, payload: unknown) {
     const m = /^(requestOneTimePurchase|requestSubscriptionPurchase)\/onEvent\/(.+)$/.exec(event)
@@ -429,7 +432,7 @@ export async function runSchedule(schedule: Schedule, options: { stopAtFirst?: b
         current.store.onOrderEvent(failing(step.how) as () => void)
         return
       case 'abandon':
-        current?.buttons[step.product]!.abandon()
+        current?.buttons[step.product]!.abandon?.() // optional: the API is newer than some fixes
         return
       case 'recover': {
         if (!current) return
