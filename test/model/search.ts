@@ -60,7 +60,7 @@ export function describeFailure(f: Failure): string {
     `seed ${f.seed}: ${f.violation.invariant}`,
     `  ${f.violation.detail} (${f.violation.step === f.shrunk.steps.length ? 'at the clean start' : `after step ${f.violation.step}`})`,
     `  replay: IAP_SCHEDULE_SEED=${f.seed} npx vitest run --project unit test/model/schedules.test.ts`,
-    `  shrunk schedule (os ${f.shrunk.os}, pending orders as ${f.shrunk.pendingOrdersFormat}):`,
+    `  shrunk schedule (os ${f.shrunk.os}, pending orders as ${f.shrunk.pendingOrdersFormat}, host latency ${f.shrunk.latency ?? 0} ms):`,
     steps,
     `  as JSON: ${JSON.stringify(f.shrunk)}`,
   ].join('\n')

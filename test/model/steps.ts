@@ -57,6 +57,8 @@ export interface Schedule {
   seed: number
   os: 'android' | 'ios'
   pendingOrdersFormat: 'orders' | 'orderIds' | 'both'
+  /** How long the host takes to answer anything, in ms (absent: 0, the next microtask). */
+  latency?: number
   steps: Step[]
 }
 
@@ -118,6 +120,11 @@ export function generate(seed: number, length?: number): Schedule {
     [4, 'orders'],
     [1, 'orderIds'],
     [1, 'both'],
+  ] as const)
+  const latency = rng.weighted([
+    [6, 0],
+    [2, 50],
+    [1, 400],
   ] as const)
   const n = length ?? rng.between(6, 20)
   const listeners = checks('listener-isolation')
@@ -182,5 +189,5 @@ export function generate(seed: number, length?: number): Schedule {
     ])()
     steps.push(step)
   }
-  return { seed, os, pendingOrdersFormat, steps }
+  return { seed, os, pendingOrdersFormat, ...(latency > 0 && { latency }), steps }
 }

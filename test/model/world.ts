@@ -151,6 +151,7 @@ export async function runSchedule(schedule: Schedule, options: { stopAtFirst?: b
       os: schedule.os,
       appVersion: version,
       pendingOrdersFormat: schedule.pendingOrdersFormat,
+      latency: schedule.latency ?? 0,
       persist: { storage },
       onAppClose: () => kill(),
     })
@@ -255,7 +256,7 @@ export async function runSchedule(schedule: Schedule, options: { stopAtFirst?: b
   /** A generous bound on one recovery run, from what the host lists now. */
   const recoveryBound = () => {
     const n = sim.pendingOrders().length + 2
-    return TIMEOUTS.call + Math.ceil(n / 4) * (2 * TIMEOUTS.call + TIMEOUTS.grant) + 2 * TIMEOUTS.call + 50
+    return (schedule.latency ?? 0) + TIMEOUTS.call + Math.ceil(n / 4) * (2 * TIMEOUTS.call + TIMEOUTS.grant) + 2 * TIMEOUTS.call + 50
   }
   const entitlementBound = () => (sim.orders.length + 4) * TIMEOUTS.call
   const purchaseBound = TIMEOUTS.purchase + TIMEOUTS.grant + 2 * TIMEOUTS.call + 50
@@ -307,8 +308,8 @@ export async function runSchedule(schedule: Schedule, options: { stopAtFirst?: b
         return () => h('div')
       },
     })
-    const onOrderEvent = step.listener && failing(step.listener)
-    const onRevoked = step.revoked && failing(step.revoked)
+    const onOrderEvent = step.listener && failing(step.listener, 'onOrderEvent')
+    const onRevoked = step.revoked && failing(step.revoked, 'onRevoked')
     const plugin = createTossIap({
       grant: grantOf(() => app),
       timeouts: TIMEOUTS,
@@ -347,10 +348,12 @@ export async function runSchedule(schedule: Schedule, options: { stopAtFirst?: b
   // Errors thrown by the app's listeners, and how often each reached app.config.errorHandler.
   const listenerErrors = new Map<unknown, number>()
   const errorHandler = (error: unknown) => {
+    count('listener errors reported')
     if (listenerErrors.has(error)) listenerErrors.set(error, listenerErrors.get(error)! + 1)
     else fail('only listener errors reach the error handler', String(error).slice(0, 200))
   }
-  const failing = (how: 'throw' | 'reject') => () => {
+  const failing = (how: 'throw' | 'reject', where: string) => () => {
+    count(`${where} listener ${how}s`)
     const error = new Error('analytics is down')
     listenerErrors.set(error, 0)
     if (how === 'throw') throw error
@@ -429,7 +432,7 @@ export async function runSchedule(schedule: Schedule, options: { stopAtFirst?: b
         return sim.failNext(step.fn, step.fault as never, step.times)
       case 'listen':
         if (!current) return
-        current.store.onOrderEvent(failing(step.how) as () => void)
+        current.store.onOrderEvent(failing(step.how, 'onOrderEvent') as () => void)
         return
       case 'abandon':
         current?.buttons[step.product]!.abandon?.() // optional: the API is newer than some fixes
