@@ -70,6 +70,40 @@ const regressions: Array<{ name: string; finding: Finding; schedule: Schedule }>
     },
   },
   {
+    name: '#1 an onRevoked listener that throws is reported once and does not stop the entitlement refresh',
+    finding: 'listener-isolation',
+    schedule: {
+      seed: 0,
+      os: 'android',
+      pendingOrdersFormat: 'orders',
+      steps: [
+        app({ entitlements: true, revoked: 'throw' }),
+        { do: 'buy', product: 1, taps: 1 },
+        { do: 'wait', ms: 1_000 },
+        { do: 'refund', nth: 0 },
+        { do: 'entitlements' },
+        { do: 'wait', ms: 1_000 },
+      ],
+    },
+  },
+  {
+    name: '#1 an onRevoked listener that rejects leaves no unhandled rejection',
+    finding: 'listener-isolation',
+    schedule: {
+      seed: 0,
+      os: 'android',
+      pendingOrdersFormat: 'orders',
+      steps: [
+        app({ entitlements: true, revoked: 'reject' }),
+        { do: 'buy', product: 1, taps: 1 },
+        { do: 'wait', ms: 1_000 },
+        { do: 'refund', nth: 0 },
+        { do: 'entitlements' },
+        { do: 'wait', ms: 1_000 },
+      ],
+    },
+  },
+  {
     name: '#4 no payment sheet opens on an app that cannot recover (iOS 5.230.x)',
     finding: 'version-gap',
     schedule: {

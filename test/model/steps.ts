@@ -40,6 +40,8 @@ export type Step =
   /** An `onOrderEvent` listener of the current app that throws or rejects on every event. */
   | { do: 'listen'; how: 'throw' | 'reject' }
   | { do: 'recover' }
+  /** `useEntitlementStore().refreshEntitlements()`, when the app uses entitlements. */
+  | { do: 'entitlements' }
   | { do: 'whenReady' }
   | { do: 'hide' }
   | { do: 'show' }
@@ -130,13 +132,16 @@ export function generate(seed: number, length?: number): Schedule {
   const listeners = checks('listener-isolation')
   const steps: Step[] = []
   if (rng.chance(0.2)) steps.push({ do: 'paid', sku: rng.pick(SKUS) })
-  const mount = (): Step => ({
-    do: 'mount',
-    recover: rng.chance(0.8),
-    entitlements: rng.chance(0.3),
-    ...(listeners && rng.chance(0.15) && { listener: rng.pick(['throw', 'reject'] as const) }),
-    ...(listeners && rng.chance(0.1) && { revoked: rng.pick(['throw', 'reject'] as const) }),
-  })
+  const mount = (): Step => {
+    const entitlements = rng.chance(0.35)
+    return {
+      do: 'mount',
+      recover: rng.chance(0.8),
+      entitlements,
+      ...(listeners && rng.chance(0.15) && { listener: rng.pick(['throw', 'reject'] as const) }),
+      ...(listeners && entitlements && rng.chance(0.4) && { revoked: rng.pick(['throw', 'reject'] as const) }),
+    }
+  }
   steps.push(mount())
   for (let i = 0; i < n; i++) {
     const step = rng.weighted<() => Step>([
@@ -176,6 +181,7 @@ export function generate(seed: number, length?: number): Schedule {
       ],
       [listeners ? 1 : 0, () => ({ do: 'listen', how: rng.pick(['throw', 'reject'] as const) })],
       [3, () => ({ do: 'recover' })],
+      [2, () => ({ do: 'entitlements' })],
       [1, () => ({ do: 'whenReady' })],
       [2, () => ({ do: 'hide' })],
       [2, () => ({ do: 'show' })],
@@ -184,7 +190,7 @@ export function generate(seed: number, length?: number): Schedule {
       [2, () => ({ do: 'kill' })],
       [3, mount],
       [1, () => ({ do: 'paid', sku: rng.pick(SKUS) })],
-      [1, () => ({ do: 'refund', nth: rng.int(4) })],
+      [2, () => ({ do: 'refund', nth: rng.int(4) })],
       [1, () => ({ do: 'version', appVersion: rng.pick(VERSIONS[os]) })],
     ])()
     steps.push(step)

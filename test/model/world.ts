@@ -42,6 +42,7 @@ export interface Violation {
 
 interface Install {
   id: number
+  entitlements: ReturnType<typeof useEntitlementStore> | null
   wrapper: VueWrapper
   store: IapStore
   buttons: UsePurchaseReturn[]
@@ -244,7 +245,7 @@ export async function runSchedule(schedule: Schedule, options: { stopAtFirst?: b
       },
       (error: unknown) => {
         entry.settled = true
-        fail('purchase(), recover() and whenReady() never reject', `${what} rejected: ${String(error)}`)
+        fail('purchase(), recover(), whenReady() and refreshEntitlements() never reject', `${what} rejected: ${String(error)}`)
       },
     )
   }
@@ -300,11 +301,12 @@ export async function runSchedule(schedule: Schedule, options: { stopAtFirst?: b
     let app!: Install
     let buttons!: UsePurchaseReturn[]
     let store!: IapStore
+    let entitlements: ReturnType<typeof useEntitlementStore> | null = null
     const Host = defineComponent({
       setup() {
         buttons = [usePurchase('gem-100'), usePurchase('remove-ads'), useSubscriptionPurchase('premium-monthly')]
         store = useIapStore()
-        if (step.entitlements) useEntitlementStore()
+        if (step.entitlements) entitlements = useEntitlementStore()
         return () => h('div')
       },
     })
@@ -322,6 +324,7 @@ export async function runSchedule(schedule: Schedule, options: { stopAtFirst?: b
     const wrapper = mount(Host, { global: { plugins: [createPinia(), plugin], config: { errorHandler } } })
     app = {
       id,
+      entitlements,
       wrapper,
       store,
       buttons,
@@ -447,6 +450,12 @@ export async function runSchedule(schedule: Schedule, options: { stopAtFirst?: b
         })
         return
       }
+      case 'entitlements': {
+        const owned = current?.entitlements
+        if (!owned) return
+        track(`refreshEntitlements() of install ${current!.id}`, owned.refreshEntitlements(), now() + entitlementBound() + TIMEOUTS.call)
+        return
+      }
       case 'whenReady':
         // Once ready, the promise has settled already: it is seen settling now, not late.
         if (current)
@@ -483,7 +492,10 @@ export async function runSchedule(schedule: Schedule, options: { stopAtFirst?: b
         sim.addPaidOrder(step.sku)
         return
       case 'refund': {
-        const done = sim.orders.filter((o) => o.completed && !o.refunded)
+        // What the user owns is what a refund can take back: those first.
+        const completed = sim.orders.filter((o) => o.completed && !o.refunded)
+        const owned = completed.filter((o) => o.sku !== 'gem-100')
+        const done = owned.length ? owned : completed
         if (done.length) sim.refund(done[step.nth % done.length]!.orderId)
         return
       }
