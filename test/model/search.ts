@@ -10,6 +10,7 @@ function simpler(step: Step): Step[] {
       if (step.revoked) out.push({ ...step, revoked: undefined })
       if (step.entitlements) out.push({ ...step, entitlements: false })
       if (!step.recover) out.push({ ...step, recover: true })
+      if (step.alongside) out.push({ ...step, alongside: undefined })
       return out.map((s) => JSON.parse(JSON.stringify(s)) as Step)
     }
     case 'buy':

@@ -25,9 +25,19 @@ const FAULTED: ReadonlyArray<readonly [number, FaultedCall]> = [
 
 /** One step of a schedule. Plain data, so that a schedule prints as JSON and replays. */
 export type Step =
-  /** A new app: unmounts the current one (the page stays), then a new Pinia and plugin install. */
-  | { do: 'mount'; recover: boolean; entitlements: boolean; listener?: 'throw' | 'reject'; revoked?: 'throw' | 'reject' }
-  /** The app is killed: unmounted. The host's ledger and the app server persist. */
+  /**
+   * A new app: unmounts the apps of the page (the page stays), then a new Pinia and plugin
+   * install. `alongside`: a second app in the same page (micro-frontends), the others stay.
+   */
+  | {
+      do: 'mount'
+      recover: boolean
+      entitlements: boolean
+      listener?: 'throw' | 'reject'
+      revoked?: 'throw' | 'reject'
+      alongside?: true
+    }
+  /** The newest app is killed: unmounted. The host's ledger and the app server persist. */
   | { do: 'kill' }
   /** A tap (or a double tap) on a buy button: 0 `gem-100`, 1 `remove-ads`, 2 `premium-monthly`. */
   | { do: 'buy'; product: 0 | 1 | 2; taps: 1 | 2 }
@@ -143,6 +153,7 @@ export function generate(seed: number, length?: number): Schedule {
     }
   }
   steps.push(mount())
+  const another = (): Step => (rng.chance(0.25) ? { ...mount(), alongside: true } : mount())
   for (let i = 0; i < n; i++) {
     const step = rng.weighted<() => Step>([
       [
@@ -188,7 +199,7 @@ export function generate(seed: number, length?: number): Schedule {
       [1, () => ({ do: 'clock', ms: rng.pick([-3_600_000, -120_000, -20_000, 20_000, 120_000]) })],
       [6, () => ({ do: 'wait', ms: rng.pick([50, 1_000, 3_000, 10_000, 31_000, 60_000]) })],
       [2, () => ({ do: 'kill' })],
-      [3, mount],
+      [3, another],
       [1, () => ({ do: 'paid', sku: rng.pick(SKUS) })],
       [2, () => ({ do: 'refund', nth: rng.int(4) })],
       [1, () => ({ do: 'version', appVersion: rng.pick(VERSIONS[os]) })],

@@ -117,13 +117,22 @@ export async function runSchedule(schedule: Schedule, options: { stopAtFirst?: b
   let sim!: TossSimulator
   const installs: Install[] = []
   let current: Install | null = null
-  const kill = () => {
-    if (!current) return
-    const app = current
-    current = null
+  /** Payment sheets the page opened and has not closed, by eventId: which install opened them. */
+  const openSheets = new Map<string, number>()
+  /** Unmounts one app (the current one by default); the newest app still alive becomes current. */
+  const kill = (app: Install | null = current) => {
+    if (!app?.alive) return
     app.alive = false
     app.wrapper.unmount()
-    if (sim.openSubscriptions() !== 0) fail('no purchase listener left after unmount', `${sim.openSubscriptions()} open at the host`)
+    current = installs.filter((i) => i.alive).at(-1) ?? null
+    const left = [...openSheets.values()].filter((id) => id === app.id).length
+    if (left) fail('no purchase listener left after unmount', `install ${app.id} left ${left} payment sheets open`)
+    if (!current && sim.openSubscriptions() !== 0)
+      fail('no purchase listener left after unmount', `${sim.openSubscriptions()} open at the host`)
+  }
+  /** The mini-app closes: every app of the page goes. */
+  const killAll = () => {
+    for (const app of [...installs].reverse()) kill(app)
   }
 
   // What the page tells Toss, seen on the wire.
@@ -154,7 +163,7 @@ export async function runSchedule(schedule: Schedule, options: { stopAtFirst?: b
       pendingOrdersFormat: schedule.pendingOrdersFormat,
       latency: schedule.latency ?? 0,
       persist: { storage },
-      onAppClose: () => kill(),
+      onAppClose: () => killAll(),
     })
     const post = window.ReactNativeWebView!.postMessage
     window.ReactNativeWebView = {
@@ -175,9 +184,11 @@ export async function runSchedule(schedule: Schedule, options: { stopAtFirst?: b
         }
         if (msg.type === 'addEventListener' && /^request(OneTime|Subscription)Purchase$/.test(msg.functionName)) {
           if (attempt) sheets.set(msg.eventId, attempt)
+          openSheets.set(msg.eventId, attempt?.install.id ?? 0)
           if (!capable('pendingOrders') || !capable('completeProductGrant'))
             fail('no purchase where recovery is impossible', `a payment sheet opened on ${schedule.os} ${version}`, 'version-gap')
         }
+        if (msg.type === 'removeEventListener') openSheets.delete(msg.eventId)
         post(raw)
       },
     }
@@ -296,7 +307,8 @@ export async function runSchedule(schedule: Schedule, options: { stopAtFirst?: b
 
   let nextId = 0
   function mountApp(step: Extract<Step, { do: 'mount' }>) {
-    kill()
+    if (!step.alongside) killAll()
+    else if (installs.some((i) => i.alive)) count('apps mounted alongside another')
     const id = ++nextId
     let app!: Install
     let buttons!: UsePurchaseReturn[]
@@ -519,7 +531,7 @@ export async function runSchedule(schedule: Schedule, options: { stopAtFirst?: b
     // The faults stop: the app is killed, everything under way runs out, then one clean start
     // (a healthy host with the same ledger, a healthy server, a fresh install) must finish every order.
     stepIndex = schedule.steps.length
-    kill()
+    killAll()
     mode = 'ok'
     for (let i = 0; i < 12; i++) await advance(60_000)
     checkUnhandled()
@@ -549,7 +561,7 @@ export async function runSchedule(schedule: Schedule, options: { stopAtFirst?: b
         )
     }
     checkStore()
-    kill()
+    killAll()
     for (let i = 0; i < 3; i++) await advance(60_000)
     checkUnhandled()
     checkListenerErrors()
