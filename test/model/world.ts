@@ -175,6 +175,16 @@ export async function runSchedule(schedule: Schedule, options: { stopAtFirst?: b
           if (!trueAt.has(id))
             fail('Toss told delivered only after a grant said true', `completeProductGrant(${id}) before any grant said true`)
         }
+        if (
+          msg.type === 'method' &&
+          msg.functionName === 'processProductGrant' &&
+          arg?.isProductGranted !== true &&
+          trueAt.has(arg?.orderId)
+        )
+          fail(
+            'Toss is not told "not delivered" after a grant said true',
+            `processProductGrant(${arg?.orderId}, ${String(arg?.isProductGranted)})`,
+          )
         if (msg.type === 'method' && msg.functionName === 'processProductGrant' && arg?.isProductGranted === true) {
           const id = arg.orderId
           if (!trueAt.has(id))
