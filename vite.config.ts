@@ -14,6 +14,9 @@ export default defineConfig({
     },
     rolldownOptions: {
       external: [/^vue($|\/)/, /^pinia($|\/)/, /^@vueuse\//, /^@vue\/devtools-api/, /^@apps-in-toss\//],
+      // One file per module, as in src: with `"sideEffects": false` an app's bundler drops whole
+      // modules it does not import (a store defined at a module's top level is otherwise kept).
+      output: { preserveModules: true, preserveModulesRoot: 'src', entryFileNames: '[name].js' },
     },
   },
 })

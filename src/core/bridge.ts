@@ -1,5 +1,6 @@
 import type { GraniteEmitter } from './environment.js'
-import { IapError, toIapError } from './errors.js'
+import { toIapError } from './errors.js'
+import { timeoutError, withTimeout } from './timing.js'
 
 type Off = () => void
 
@@ -91,22 +92,15 @@ export function callWithTimeout<T>(name: string, call: () => Promise<T>, timeout
   } finally {
     capture.stop()
   }
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => {
+  const answered = pending.then(
+    (value) => (capture.release(), value),
+    (error: unknown) => {
       capture.release()
-      reject(new IapError('TIMEOUT', `${name} got no answer from Toss within ${timeout} ms`))
-    }, timeout)
-    pending.then(
-      (value) => {
-        clearTimeout(timer)
-        capture.release()
-        resolve(value)
-      },
-      (error: unknown) => {
-        clearTimeout(timer)
-        capture.release()
-        reject(toIapError(error, { during: name }))
-      },
-    )
+      throw toIapError(error, { during: name })
+    },
+  )
+  return withTimeout(answered, timeout, () => {
+    capture.release()
+    throw timeoutError(`${name} (Toss)`, timeout)
   })
 }

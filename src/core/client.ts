@@ -1,23 +1,22 @@
 import { IAP } from '@apps-in-toss/web-framework'
 import { callWithTimeout } from './bridge.js'
-import { assertCapability, detectCapabilities, detectEnvironment, type IapCapabilities, type IapEnvironment } from './environment.js'
+import {
+  assertCapability,
+  detectCapabilities,
+  detectEnvironment,
+  type IapCapabilities,
+  type IapCapability,
+  type IapEnvironment,
+} from './environment.js'
 import { IapError, requireOrderId, toIapError } from './errors.js'
 import { createGrantRegistry, type GrantOutcome, type GrantRegistry } from './grants.js'
 import { notify, reportToConsole, type ListenerErrorReporter } from './listeners.js'
-import { normalizeHistory, normalizePendingOrders, normalizeProducts, normalizeSubscription } from './normalize.js'
+import { normalizePendingOrders, normalizeProducts } from './normalize.js'
 import { runPurchase, type PurchaseRequest, type PurchaseResult } from './purchase.js'
-import type { GrantFn, GrantOrder, IapProduct, OrderHistoryPage, PendingOrder, SubscriptionInfo } from './types.js'
+import { DEFAULT_TIMEOUTS, monotonicNow, type IapTimeouts } from './timing.js'
+import type { GrantFn, GrantOrder, IapProduct, PendingOrder } from './types.js'
 
-export interface IapTimeouts {
-  /** Every bridge call (products, pending orders, complete, history, subscription info). Default 15 s. */
-  call: number
-  /** The app's `grant`; past it Toss is told `false` and the order waits for recovery. Default 25 s, under Toss's 30 s. */
-  grant: number
-  /** How long the Toss payment sheet may stay up without an answer. Default 5 min. */
-  purchase: number
-}
-
-export const DEFAULT_TIMEOUTS: IapTimeouts = { call: 15_000, grant: 25_000, purchase: 300_000 }
+export { DEFAULT_TIMEOUTS, monotonicNow, type IapTimeouts }
 
 export interface IapClientOptions {
   /** The app's server fulfilment. */
@@ -33,9 +32,6 @@ export interface IapClientOptions {
    */
   reportError?: ListenerErrorReporter
 }
-
-/** A clock that only moves forward: a device clock set back never stalls a throttle or a duration. */
-export const monotonicNow = (): number => (typeof performance !== 'undefined' ? performance.now() : Date.now())
 
 /** One IAP bridge call (or purchase flow), as it starts and as it ends. */
 export interface BridgeCallEvent {
@@ -63,9 +59,18 @@ export interface IapClient {
   completeProductGrant(orderId: string): Promise<boolean>
   /** `completeProductGrant` that never rejects: whether Toss confirmed, and why not when it did not. */
   tryComplete(orderId: string): Promise<{ confirmed: boolean; error: IapError | null }>
-  getOrderHistory(options?: { key?: string | null }): Promise<OrderHistoryPage>
-  /** `null` when the host does not know the subscription (it answered `{}`). */
-  getSubscriptionInfo(orderId: string): Promise<SubscriptionInfo | null>
+  /**
+   * One bridge call as every call of the client runs: the capability checked first, a timeout,
+   * `read` normalising the answer (a throw there is `INVALID_RESPONSE`), `onBridgeCall` told.
+   * `getOrderHistory` and `getSubscriptionInfo` are built on it, in modules of their own.
+   */
+  request<T>(
+    capability: IapCapability,
+    name: string,
+    run: () => Promise<unknown>,
+    read: (answer: unknown) => T,
+    detail?: string,
+  ): Promise<T>
   /** Runs one purchase; never rejects. */
   purchase(request: PurchaseRequest): Promise<PurchaseResult>
   /** Grants one order through the registry: at most once at a time, never again after `true`. */
@@ -85,7 +90,7 @@ export function createIapClient(options: IapClientOptions): IapClient {
 
   const observe = (event: BridgeCallEvent) => notify(options.onBridgeCall, [event], 'onBridgeCall', report)
   async function call<T>(
-    capability: Parameters<typeof assertCapability>[0],
+    capability: IapCapability,
     name: string,
     run: () => Promise<unknown>,
     read: (v: unknown) => T,
@@ -100,7 +105,9 @@ export function createIapClient(options: IapClientOptions): IapClient {
       try {
         value = read(answer)
       } catch (error) {
-        throw error instanceof IapError ? error : new IapError('INVALID_RESPONSE', `${name} answered something unreadable`, { cause: error })
+        throw error instanceof IapError
+          ? error
+          : new IapError('INVALID_RESPONSE', `${name} answered something unreadable`, { cause: error })
       }
       observe({ name, phase: 'success', detail, durationMs: monotonicNow() - started })
       return value
@@ -134,28 +141,7 @@ export function createIapClient(options: IapClientOptions): IapClient {
         (e: unknown) => ({ confirmed: false, error: toIapError(e, { orderId, during: 'completeProductGrant' }) }),
       )
     },
-    getOrderHistory(opts = {}) {
-      const key = opts.key ?? null
-      // The 2.10.8 types declare no argument, but hosts page with `{ key }` (the official sample does).
-      const fetchPage = IAP.getCompletedOrRefundedOrders as (args?: { key: string }) => Promise<unknown>
-      return call(
-        'orderHistory',
-        'getCompletedOrRefundedOrders',
-        () => (key ? fetchPage({ key }) : fetchPage()),
-        normalizeHistory,
-        key ?? undefined,
-      )
-    },
-    async getSubscriptionInfo(orderId) {
-      const id = requireOrderId(orderId)
-      return call(
-        'subscriptions',
-        'getSubscriptionInfo',
-        () => IAP.getSubscriptionInfo({ params: { orderId: id } }),
-        normalizeSubscription,
-        id,
-      )
-    },
+    request: call,
     async purchase(request) {
       const name = request.kind === 'subscription' ? 'createSubscriptionPurchaseOrder' : 'createOneTimePurchaseOrder'
       const started = monotonicNow()

@@ -1,5 +1,6 @@
 import { IapError, requireOrderId } from './errors.js'
 import { notify, type ListenerErrorReporter } from './listeners.js'
+import { timeoutError, withTimeout } from './timing.js'
 import type { GrantFn, GrantOrder } from './types.js'
 
 export type GrantOutcome = { granted: true } | { granted: false; error: IapError }
@@ -84,23 +85,10 @@ export function createGrantRegistry(
       if (granted.has(order.orderId)) return Promise.resolve({ granted: true })
       const pending = running.get(order.orderId) ?? start(order)
       watch(order, pending)
-      return new Promise((resolve) => {
-        const timer = setTimeout(
-          () =>
-            resolve({
-              granted: false,
-              error: new IapError('TIMEOUT', `the grant for order ${order.orderId} took longer than ${timeout} ms`, {
-                orderId: order.orderId,
-                sku: order.sku,
-              }),
-            }),
-          timeout,
-        )
-        void pending.then((outcome) => {
-          clearTimeout(timer)
-          resolve(outcome)
-        })
-      })
+      return withTimeout(pending, timeout, () => ({
+        granted: false,
+        error: timeoutError(`the grant for order ${order.orderId}`, timeout, { orderId: order.orderId, sku: order.sku }),
+      }))
     },
     isGranted: (orderId) => granted.has(orderId),
     isRunning: (orderId) => running.has(orderId),

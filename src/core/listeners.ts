@@ -39,6 +39,9 @@ export function notify<A extends unknown[]>(
   }
 }
 
+/** A one-way channel: listeners added, events emitted; `emit` never throws and never waits (see `notify`). */
+export type Listeners<T> = ReturnType<typeof createListeners<T>>
+
 /** A set of listeners whose `emit` never throws and never waits (see `notify`). */
 export function createListeners<T>(where: string, report: () => ListenerErrorReporter) {
   const listeners = new Set<(event: T) => unknown>()

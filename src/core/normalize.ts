@@ -1,26 +1,17 @@
 import { describeValue, IapError, readOrderId } from './errors.js'
-import type {
-  HistoryOrder,
-  IapOffer,
-  IapProduct,
-  OrderHistoryPage,
-  PendingOrder,
-  ProductType,
-  PurchaseReceipt,
-  SubscriptionInfo,
-  SubscriptionStatus,
-} from './types.js'
+import type { IapOffer, IapProduct, PendingOrder, ProductType, PurchaseReceipt } from './types.js'
 
 // Old apps answer `undefined`, odd hosts `{}` or fields of the wrong type. Everything the bridge
-// answers passes through here, so nothing deeper has to guess.
+// answers passes through a normaliser (here, and beside the history and subscription calls), so
+// nothing deeper has to guess.
 
-type Obj = Record<string, unknown>
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v)
-const str = (v: unknown, fallback = ''): string => (typeof v === 'string' ? v : fallback)
-const strOrNull = (v: unknown): string | null => (typeof v === 'string' ? v : null)
-const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null)
+export type Obj = Record<string, unknown>
+export const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v)
+export const str = (v: unknown, fallback = ''): string => (typeof v === 'string' ? v : fallback)
+export const strOrNull = (v: unknown): string | null => (typeof v === 'string' ? v : null)
+export const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null)
 
-function invalid(call: string, value: unknown): IapError {
+export function invalid(call: string, value: unknown): IapError {
   return new IapError('INVALID_RESPONSE', `${call} answered ${describeValue(value)}, which is not what Toss documents`)
 }
 
@@ -68,7 +59,8 @@ export function normalizePendingOrders(value: unknown): PendingOrder[] {
   if (Array.isArray(value.orders)) {
     for (const o of value.orders) {
       const orderId = isObj(o) ? readOrderId(o.orderId) : null
-      if (orderId) byId.set(orderId, { orderId, sku: str((o as Obj).sku), paymentCompletedDate: strOrNull((o as Obj).paymentCompletedDate) })
+      if (orderId)
+        byId.set(orderId, { orderId, sku: str((o as Obj).sku), paymentCompletedDate: strOrNull((o as Obj).paymentCompletedDate) })
     }
   }
   if (Array.isArray(value.orderIds)) {
@@ -79,37 +71,6 @@ export function normalizePendingOrders(value: unknown): PendingOrder[] {
   }
   if (value.orders !== undefined && !Array.isArray(value.orders) && value.orderIds === undefined) throw invalid('getPendingOrders', value)
   return [...byId.values()]
-}
-
-export function normalizeHistory(value: unknown): OrderHistoryPage {
-  if (!isObj(value) || (value.orders !== undefined && !Array.isArray(value.orders))) throw invalid('getCompletedOrRefundedOrders', value)
-  const orders: HistoryOrder[] = []
-  for (const o of (value.orders as unknown[] | undefined) ?? []) {
-    const orderId = isObj(o) ? readOrderId(o.orderId) : null
-    if (orderId && isObj(o) && (o.status === 'COMPLETED' || o.status === 'REFUNDED')) {
-      orders.push({ orderId, sku: str(o.sku), status: o.status, date: str(o.date) })
-    }
-  }
-  const nextKey = typeof value.nextKey === 'string' && value.nextKey ? value.nextKey : null
-  // A page that says it has more but gives no key cannot be followed: treat it as the last.
-  return { orders, hasNext: value.hasNext === true && nextKey !== null, nextKey }
-}
-
-const SUB_STATUSES: ReadonlySet<string> = new Set(['ACTIVE', 'EXPIRED', 'IN_GRACE_PERIOD', 'ON_HOLD', 'PAUSED', 'REVOKED'])
-
-/** `null` when the host answered `{}` or nothing usable: the subscription is unknown, not active. */
-export function normalizeSubscription(value: unknown): SubscriptionInfo | null {
-  const sub = isObj(value) ? value.subscription : undefined
-  if (!isObj(sub)) return null
-  const status = str(sub.status)
-  return {
-    catalogId: num(sub.catalogId),
-    status: (SUB_STATUSES.has(status) ? status : 'UNKNOWN') as SubscriptionStatus,
-    expiresAt: strOrNull(sub.expiresAt),
-    isAutoRenew: sub.isAutoRenew === true,
-    gracePeriodExpiresAt: strOrNull(sub.gracePeriodExpiresAt),
-    isAccessible: sub.isAccessible === true,
-  }
 }
 
 export function normalizeReceipt(value: unknown, orderId: string): PurchaseReceipt {

@@ -5,7 +5,7 @@ import { IapError, readOrderId, requireText, toIapError } from './errors.js'
 import type { GrantOutcome, GrantRegistry } from './grants.js'
 import { notify, type ListenerErrorReporter } from './listeners.js'
 import { normalizeReceipt } from './normalize.js'
-import type { IapTimeouts } from './client.js'
+import { timeoutError, type IapTimeouts } from './timing.js'
 import type { OrderKind, PurchaseReceipt } from './types.js'
 
 export interface PurchaseRequest {
@@ -96,7 +96,7 @@ export function runPurchase(request: PurchaseRequest, { grants, timeouts, report
     const arm = (ms: number, what: string) => {
       clearTimeout(timer)
       timer = setTimeout(() => {
-        const error = new IapError('TIMEOUT', `${what} got no answer from Toss within ${ms} ms`, { sku, orderId: firstOrderId })
+        const error = timeoutError(what, ms, { sku, orderId: firstOrderId })
         finish(firstOrderId ? unfinished(error) : { status: 'failed', error })
       }, ms)
     }
@@ -161,10 +161,14 @@ export function runPurchase(request: PurchaseRequest, { grants, timeouts, report
           finish({ status: 'success', orderId, receipt: normalizeReceipt(event.data, orderId) })
           return
         }
-        const error = new IapError('INVALID_RESPONSE', `Toss reported success for order ${orderId ?? '(none)'} that the app has not granted`, {
-          sku,
-          orderId,
-        })
+        const error = new IapError(
+          'INVALID_RESPONSE',
+          `Toss reported success for order ${orderId ?? '(none)'} that the app has not granted`,
+          {
+            sku,
+            orderId,
+          },
+        )
         finish(firstOrderId ? unfinished(error) : { status: 'failed', error })
       } catch (raw) {
         const error = new IapError('INVALID_RESPONSE', `the purchase of ${sku} got an unreadable event`, { sku, cause: raw })

@@ -42,7 +42,7 @@ export function installDevtools(app: App, store: IapStore, ctx: TossIapContext, 
         api.sendInspectorState(INSPECTOR)
       }
 
-      ctx.onBridgeCall = (event: BridgeCallEvent) => {
+      ctx.bridgeCalls.add((event: BridgeCallEvent) => {
         api.addTimelineEvent({
           layerId: LAYER,
           event: {
@@ -54,7 +54,7 @@ export function installDevtools(app: App, store: IapStore, ctx: TossIapContext, 
             data: { ...event, error: event.error && { code: event.error.code, message: event.error.message } },
           },
         })
-      }
+      })
       store.onOrderEvent((event) => {
         const orderId = 'order' in event ? event.order.orderId : undefined
         api.addTimelineEvent({
@@ -70,7 +70,7 @@ export function installDevtools(app: App, store: IapStore, ctx: TossIapContext, 
         })
         refresh()
       })
-      ctx.revokedListeners.add((event) => {
+      ctx.revoked.add((event) => {
         api.addTimelineEvent({
           layerId: LAYER,
           event: {

@@ -2,14 +2,14 @@ import { useDocumentVisibility } from '@vueuse/core'
 import type { Pinia } from 'pinia'
 import { effectScope, watch, type App, type Plugin } from 'vue'
 import { createCache, type CacheOptions } from '../core/cache.js'
-import { createIapClient, type IapTimeouts } from '../core/client.js'
+import { createIapClient, type BridgeCallEvent, type IapTimeouts } from '../core/client.js'
 import { isClient } from '../core/environment.js'
 import { IapError } from '../core/errors.js'
-import { reportToConsole, type ListenerErrorReporter } from '../core/listeners.js'
+import { createListeners, reportToConsole, type ListenerErrorReporter } from '../core/listeners.js'
 import { DEFAULT_RECOVERY_CONCURRENCY } from '../core/recovery.js'
 import type { GrantFn } from '../core/types.js'
-import { TOSS_IAP_KEY, type EntitlementSettings, type RecoverySettings, type TossIapContext } from './context.js'
-import type { RevokedEvent } from './entitlementStore.js'
+import { TOSS_IAP_KEY, type EntitlementSettings, type GrantSettledEvent, type RecoverySettings, type TossIapContext } from './context.js'
+import type { RevokedEvent } from '../core/entitlements.js'
 import { useIapStore, type IapOrderEvent } from './store.js'
 
 export interface TossIapOptions {
@@ -72,17 +72,25 @@ export function createTossIap(options: TossIapOptions): Plugin {
         if (handler) handler(error, null, `vue-toss-iap: ${where}`)
         else reportToConsole(error, where)
       }
+      const reporter = () => reportError
+      const grantSettled = createListeners<GrantSettledEvent>('onGrantSettled', reporter)
+      const bridgeCalls = createListeners<BridgeCallEvent>('onBridgeCall', reporter)
+      const revoked = createListeners<RevokedEvent>('an onRevoked listener', reporter)
+      if (options.onRevoked) revoked.add(options.onRevoked)
       const ctx: TossIapContext = {
         reportError,
         recovery,
         entitlements,
-        revokedListeners: new Set(options.onRevoked ? [options.onRevoked] : []),
+        grantSettled,
+        bridgeCalls,
+        revoked,
+        afterRecovery: new Set(),
         cache: createCache(options.cache === false ? { storage: false } : options.cache),
         client: createIapClient({
           grant: options.grant,
           timeouts: options.timeouts,
-          onGrantSettled: (order, outcome) => ctx.grantSettled?.(order, outcome),
-          onBridgeCall: (event) => ctx.onBridgeCall?.(event),
+          onGrantSettled: (order, outcome) => grantSettled.emit({ order, outcome }),
+          onBridgeCall: (event) => bridgeCalls.emit(event),
           reportError,
         }),
       }

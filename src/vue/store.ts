@@ -5,20 +5,18 @@ import { IapError } from '../core/errors.js'
 import { reportSafely } from '../core/listeners.js'
 import type { RecoveryReport } from '../core/recovery.js'
 import { TOSS_IAP_KEY } from './context.js'
-import { createHistoryState } from './slices/history.js'
 import { createOrdersState } from './slices/orders.js'
 import { createProductsState } from './slices/products.js'
 import { createRecoveryState } from './slices/recovery.js'
 
 export type { IapOrder, IapOrderEvent, OrderStatus, PurchaseOptions, PurchaseOutcome, PurchaseStatus } from './slices/orders.js'
 export type { RecoveryState } from './slices/recovery.js'
-export type { HistoryState } from './slices/history.js'
 export type { LoadStatus } from './slices/products.js'
 
 /**
  * The Pinia store (id `'toss-iap'`) behind every composable: environment, catalogue, orders,
- * recovery and history, all visible in Vue devtools. What the user owns has a store of its own,
- * `useEntitlementStore()`.
+ * and recovery, all visible in Vue devtools. What the user owns and the order history have stores
+ * of their own, `useEntitlementStore()` and `useOrderHistoryStore()`, created on first use.
  */
 export const useIapStore = defineStore('toss-iap', () => {
   const ctx = inject(TOSS_IAP_KEY, null)
@@ -36,7 +34,6 @@ export const useIapStore = defineStore('toss-iap', () => {
   const productsState = createProductsState(client, ctx.cache)
   const ordersState = createOrdersState(client, ctx)
   const recoveryState = createRecoveryState(client, ctx, { ...ordersState, ...productsState })
-  const historyState = createHistoryState(client)
   const { orders, activePurchase, isPurchaseOpen, lastPurchase, abandonPurchase, events } = ordersState
 
   /**
@@ -50,12 +47,6 @@ export const useIapStore = defineStore('toss-iap', () => {
     return outcome
   }
 
-  // Once the app shows the history, a newly completed order belongs in it.
-  events.on((event) => {
-    if ((event.type === 'completed' || event.type === 'recovered') && historyState.history.value.status !== 'idle')
-      void historyState.refreshHistory()
-  })
-
   /** Re-reads the environment and app version (they change only in tests and the playground). */
   function refreshEnvironment() {
     environment.value = client.environment()
@@ -65,7 +56,7 @@ export const useIapStore = defineStore('toss-iap', () => {
   /** What runs after recovery: the entitlement refresh, once entitlements are in use. Never rejects. */
   async function afterRecovery(entitlements: boolean) {
     try {
-      if (entitlements && ctx!.afterRecovery) await ctx!.afterRecovery()
+      if (entitlements) await Promise.all([...ctx!.afterRecovery].map((task) => task()))
     } catch (error) {
       reportSafely(ctx!.reportError, error, 'the entitlement refresh after recovery')
     }
@@ -107,7 +98,6 @@ export const useIapStore = defineStore('toss-iap', () => {
     purchase,
     abandonPurchase,
     ...recoveryState,
-    ...historyState,
     refreshEnvironment,
     sync,
     start,

@@ -95,13 +95,13 @@ export function createOrdersState(client: IapClient, ctx: TossIapContext) {
     return stored
   }
 
-  ctx.grantSettled = (order, outcome) => {
+  ctx.grantSettled.add(({ order, outcome }) => {
     const current = orders[order.orderId]
     if (!current) return
     if (outcome.granted && (current.status === 'granting' || current.status === 'pending'))
       track(order.orderId, { status: 'granted', error: null })
     else if (!outcome.granted && current.status === 'granting') track(order.orderId, { status: 'pending', error: outcome.error })
-  }
+  })
 
   /** Tells Toss the order is fulfilled. `granted` stays when Toss does not confirm. */
   async function complete(orderId: string, extra: Partial<IapOrder> = {}, completedBy?: 'recovered'): Promise<IapOrder> {

@@ -1,6 +1,7 @@
 import { skipHydrate } from 'pinia'
 import { ref, type ShallowRef } from 'vue'
-import { monotonicNow, type IapClient } from '../../core/client.js'
+import type { IapClient } from '../../core/client.js'
+import { monotonicNow, singleFlight } from '../../core/timing.js'
 import { recoverPendingOrders, type RecoveryReport } from '../../core/recovery.js'
 import type { GrantOrderKind, IapProduct, PendingOrder } from '../../core/types.js'
 import type { TossIapContext } from '../context.js'
@@ -32,7 +33,7 @@ export function createRecoveryState(client: IapClient, ctx: TossIapContext, deps
     return { sku, kind: product ? (product.type === 'SUBSCRIPTION' ? 'subscription' : 'one-time') : 'unknown' }
   }
 
-  let running: Promise<RecoveryReport> | null = null
+  const flight = singleFlight<'recovery', RecoveryReport>()
   /** When the last run started, on a clock that a device clock set back cannot stall. */
   let startedAt: number | null = null
   /** Milliseconds since the last recovery started (`null`: never), for throttles. */
@@ -42,28 +43,24 @@ export function createRecoveryState(client: IapClient, ctx: TossIapContext, deps
    * Never rejects: the report says what was completed, what is still pending, and why not.
    */
   function recover(): Promise<RecoveryReport> {
-    if (running) return running
-    recovery.value = { ...recovery.value, status: 'running', lastStartedAt: Date.now() }
-    startedAt = monotonicNow()
-    running = recoverPendingOrders(client, {
-      concurrency: ctx.recovery.concurrency,
-      reportError: ctx.reportError,
-      describe,
-      onStep(step) {
-        const { orderId } = step.order
-        const base = deps.orders[orderId] ? {} : { sku: step.order.sku, kind: step.kind, source: 'recovery' as const }
-        if (step.phase === 'completed') deps.track(orderId, { ...base, status: 'completed', error: null }, 'recovered')
-        else deps.track(orderId, { ...base, status: step.phase, error: step.error })
-      },
-    })
-      .then((report) => {
+    return flight.run('recovery', () => {
+      recovery.value = { ...recovery.value, status: 'running', lastStartedAt: Date.now() }
+      startedAt = monotonicNow()
+      return recoverPendingOrders(client, {
+        concurrency: ctx.recovery.concurrency,
+        reportError: ctx.reportError,
+        describe,
+        onStep(step) {
+          const { orderId } = step.order
+          const base = deps.orders[orderId] ? {} : { sku: step.order.sku, kind: step.kind, source: 'recovery' as const }
+          if (step.phase === 'completed') deps.track(orderId, { ...base, status: 'completed', error: null }, 'recovered')
+          else deps.track(orderId, { ...base, status: step.phase, error: step.error })
+        },
+      }).then((report) => {
         recovery.value = { ...recovery.value, status: report.error ? 'failed' : 'done', lastReport: report, runs: recovery.value.runs + 1 }
         return report
       })
-      .finally(() => {
-        running = null
-      })
-    return running
+    })
   }
 
   return { recovery, recover, sinceLastRecovery }
