@@ -1,5 +1,14 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { createIapClient, isIapError, useEntitlementStore, usePurchase, type IapClient, type PurchaseOutcome } from '../../src'
+import {
+  createIapClient,
+  getOrderHistory,
+  getSubscriptionInfo,
+  isIapError,
+  useEntitlementStore,
+  usePurchase,
+  type IapClient,
+  type PurchaseOutcome,
+} from '../../src'
 import type { BridgeFunction } from '../../src/testing'
 import { expectEveryPaidOrderGrantedOnceAndCompleted, mountWithIap } from '../helpers'
 import { reinstall, server, sim } from '../session'
@@ -53,7 +62,7 @@ const methods: Array<{ fn: BridgeFunction; call: (c: IapClient) => Promise<unkno
   },
   {
     fn: 'getCompletedOrRefundedOrders',
-    call: (c) => c.getOrderHistory(),
+    call: (c) => getOrderHistory(c),
     safe(value) {
       const page = value as { orders: Array<{ orderId: unknown; status: unknown }>; hasNext: unknown; nextKey: unknown }
       expect(Array.isArray(page.orders)).toBe(true)
@@ -67,7 +76,7 @@ const methods: Array<{ fn: BridgeFunction; call: (c: IapClient) => Promise<unkno
   },
   {
     fn: 'getSubscriptionInfo',
-    call: (c) => c.getSubscriptionInfo('sim-hostile-1'),
+    call: (c) => getSubscriptionInfo(c, 'sim-hostile-1'),
     safe(value) {
       if (value === null) return
       const info = value as { status: unknown; isAccessible: unknown }
