@@ -1,5 +1,5 @@
 /**
- * Findings of issue #9 whose fix has not landed on `main` yet. Each one switches off the narrowest
+ * Findings (those of issue #9, and any found since) whose fix has not landed on `main` yet. Each one switches off the narrowest
  * part of the search that exercises it (a kind of step, or one invariant check), so that the
  * suite passes meanwhile; nothing else is weakened. Remove an entry once its fix is on `main`:
  * the search then checks it on every CI run. `IAP_CHECK_ALL=1` checks everything regardless.
