@@ -1,5 +1,5 @@
 import { defineStore, skipHydrate } from 'pinia'
-import { inject, ref, shallowRef } from 'vue'
+import { customRef, inject, ref } from 'vue'
 import type { IapCapabilities, IapEnvironment } from '../core/environment.js'
 import { IapError } from '../core/errors.js'
 import { reportSafely } from '../core/listeners.js'
@@ -12,6 +12,24 @@ import { createRecoveryState } from './slices/recovery.js'
 export type { IapOrder, IapOrderEvent, OrderStatus, PurchaseOptions, PurchaseOutcome, PurchaseStatus } from './slices/orders.js'
 export type { RecoveryState } from './slices/recovery.js'
 export type { LoadStatus } from './slices/products.js'
+
+/** A ref whose value is computed on first read (and set as usual after that). */
+function lazyRef<T>(compute: () => T) {
+  let value: T
+  let known = false
+  return customRef<T>((track, trigger) => ({
+    get() {
+      track()
+      if (!known) ((value = compute()), (known = true))
+      return value
+    },
+    set(next) {
+      value = next
+      known = true
+      trigger()
+    },
+  }))
+}
 
 /**
  * The Pinia store (id `'toss-iap'`) behind every composable: environment, catalogue, orders,
@@ -26,8 +44,9 @@ export const useIapStore = defineStore('toss-iap', () => {
   const { client } = ctx
 
   // Facts of this page, never taken from the server's state when an SSR app hydrates.
-  const environment = skipHydrate(shallowRef<IapEnvironment>(client.environment()))
-  const capabilities = skipHydrate(shallowRef<IapCapabilities>(client.capabilities()))
+  // Read on first use, not at store creation: an app that never asks pays no version checks at startup.
+  const environment = skipHydrate(lazyRef<IapEnvironment>(() => client.environment()))
+  const capabilities = skipHydrate(lazyRef<IapCapabilities>(() => client.capabilities()))
   const isReady = skipHydrate(ref(false))
   let ready: Promise<RecoveryReport | null> = Promise.resolve(null)
 
