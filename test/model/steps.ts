@@ -142,7 +142,7 @@ export function generate(seed: number, length?: number): Schedule {
   const listeners = checks('listener-isolation')
   const steps: Step[] = []
   if (rng.chance(0.2)) steps.push({ do: 'paid', sku: rng.pick(SKUS) })
-  const mount = (): Step => {
+  const mount = (): Extract<Step, { do: 'mount' }> => {
     const entitlements = rng.chance(0.35)
     return {
       do: 'mount',
