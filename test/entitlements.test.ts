@@ -270,11 +270,14 @@ describe('useOrderHistory', () => {
   })
 
   it('picks up an order completed while it is shown', async () => {
-    const { result } = mountWithIap(() => ({ history: useOrderHistory(), historyStore: useOrderHistoryStore(), buy: usePurchase('gem-100') }), {
-      grant: server.grant,
-      recovery: { onInstall: false },
-      entitlements: { refreshOnInstall: false },
-    })
+    const { result } = mountWithIap(
+      () => ({ history: useOrderHistory(), historyStore: useOrderHistoryStore(), buy: usePurchase('gem-100') }),
+      {
+        grant: server.grant,
+        recovery: { onInstall: false },
+        entitlements: { refreshOnInstall: false },
+      },
+    )
     await flushPromises()
     expect(result.history.orders.value).toEqual([])
     const outcome = await result.buy.purchase()

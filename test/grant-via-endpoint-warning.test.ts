@@ -16,7 +16,9 @@ describe('grantViaEndpoint with a relative URL', () => {
     await grant(order)
     await grant(order)
     expect(warn).toHaveBeenCalledTimes(1)
-    expect(warn.mock.calls[0]![0]).toMatch(/relative URL inside the Toss app.*absolute URL.*https:\/\/api\.example\.com\/api\/iap\/fulfill/s)
+    expect(warn.mock.calls[0]![0]).toMatch(
+      /relative URL inside the Toss app.*absolute URL.*https:\/\/api\.example\.com\/api\/iap\/fulfill/s,
+    )
   })
 
   it('stays quiet for an absolute URL, and in a plain browser', async () => {

@@ -90,7 +90,7 @@ describe('grantViaEndpoint', () => {
     expect(received.at(-1)!.headers['content-type']).toBe('application/json')
   })
 
-  it("sends credentials to a cross-origin server by default, and never follows a redirect", async () => {
+  it('sends credentials to a cross-origin server by default, and never follows a redirect', async () => {
     const inits: RequestInit[] = []
     const spy: typeof fetch = async (_url, init) => (inits.push(init!), new Response(null, { status: 204 }))
     expect(await grantViaEndpoint('https://api.example.com/iap/fulfil', { fetch: spy })(order)).toBe(true)

@@ -43,9 +43,12 @@ function mountWithErrorHandler<T>(setup: () => T, options: Parameters<typeof cre
 
 describe('a listener that throws never touches the money path (finding 1)', () => {
   it.each([
-    ['throws', () => {
-      throw new Error('analytics is down')
-    }],
+    [
+      'throws',
+      () => {
+        throw new Error('analytics is down')
+      },
+    ],
     ['rejects', () => Promise.reject(new Error('analytics is down'))],
   ])('an onOrderEvent listener that %s: the grant runs, Toss hears true, the purchase completes', async (_, listener) => {
     const { app, store, result, reported } = mountWithErrorHandler(() => usePurchase('gem-100'), {
@@ -137,7 +140,7 @@ describe('a listener that throws never touches the money path (finding 1)', () =
 })
 
 describe('two installs in one page grant one order once at a time (finding 5)', () => {
-  it("a remount while a grant runs joins it instead of granting again", async () => {
+  it('a remount while a grant runs joins it instead of granting again', async () => {
     let inFlight = 0
     let overlaps = 0
     let release!: () => void
@@ -191,7 +194,9 @@ function setVisibility(state: 'visible' | 'hidden') {
 
 describe('orderIds are checked the same way everywhere they enter (finding 7)', () => {
   it.each([' ', '\n', '', 'a b', 'x'.repeat(201)])('%j from getPendingOrders reaches no grant', async (orderId) => {
-    sim.failNext('getPendingOrders', { respond: { orders: [{ orderId, sku: 'gem-100', paymentCompletedDate: null }], orderIds: [orderId] } })
+    sim.failNext('getPendingOrders', {
+      respond: { orders: [{ orderId, sku: 'gem-100', paymentCompletedDate: null }], orderIds: [orderId] },
+    })
     const { store } = mountWithIap(() => null, { grant: server.grant })
     const report = await store.whenReady()
     expect(report).toMatchObject({ completed: [], pending: [], error: null })
@@ -348,4 +353,26 @@ describe('abandoning a hung payment sheet (issue #13)', () => {
     await store.recover()
     expectEveryPaidOrderGrantedOnceAndCompleted(sim, server)
   })
+})
+
+describe('a host event the SDK cannot read (found by the hostile-input search)', () => {
+  it.each([null, undefined])(
+    'a %s purchase event is reported, never an unhandled rejection; the purchase ends in time',
+    async (payload) => {
+      sim.nextPurchase('hang')
+      const { result, reported } = mountWithErrorHandler(() => usePurchase('gem-100'), {
+        grant: server.grant,
+        recovery: noRecovery,
+        timeouts: { purchase: 100 },
+      })
+      const buying = result.purchase()
+      await flushPromises()
+      const [open] = sim.callsTo('requestOneTimePurchase')
+      hostEmit(`requestOneTimePurchase/onEvent/${open!.eventId}`, payload)
+      expect(await buying).toMatchObject({ status: 'failed', orderId: null, error: { code: 'TIMEOUT' } })
+      expect(server.calls).toEqual([])
+      expect(reported).toEqual([{ error: expect.anything(), info: expect.stringMatching(/unreadable event/) }])
+      await expectNoUnhandledRejection()
+    },
+  )
 })

@@ -14,6 +14,9 @@ describe('recovery on install', () => {
     const a = sim.addPaidOrder('gem-100')
     const b = sim.addPaidOrder('premium-monthly')
     const { store } = mountWithIap(() => null, { grant: server.grant })
+    expect(store.recovery.status).toBe('idle') // install and mount start nothing; recovery follows at once
+    expect(sim.callsTo('getPendingOrders')).toHaveLength(0)
+    await Promise.resolve()
     expect(store.recovery.status).toBe('running')
     const report = await store.whenReady()
     expect(report).toMatchObject({ completed: [a.orderId, b.orderId], pending: [], error: null })

@@ -13,10 +13,21 @@ export interface ListenerCapture {
   releaseOnAnswer(): void
 }
 
+type Callback = (payload: unknown) => void
+/** Puts a guard around a callback the SDK registers (see `captureListeners`). */
+export type CallbackGuard = (callback: Callback, event: string) => Callback
+
+interface Sink {
+  match(event: string): boolean
+  record(event: string, off: Off): void
+  guard?: CallbackGuard
+}
+
 interface Tap {
   original: GraniteEmitter['on']
-  sinks: Set<(event: string, off: Off) => void>
+  sinks: Set<Sink>
 }
+
 const taps = new WeakMap<GraniteEmitter, Tap>()
 
 /**
@@ -31,7 +42,7 @@ const taps = new WeakMap<GraniteEmitter, Tap>()
  * capture waiting to be released holds on to nothing of the page. An emitter without the table
  * falls back to the SDK's own removers.
  */
-export function captureListeners(match: (event: string) => boolean = () => true): ListenerCapture {
+export function captureListeners(match: (event: string) => boolean = () => true, guard?: CallbackGuard): ListenerCapture {
   const names: string[] = []
   const offs: Off[] = []
   const emitter = typeof window === 'undefined' ? undefined : window.__GRANITE_NATIVE_EMITTER
@@ -41,18 +52,24 @@ export function captureListeners(match: (event: string) => boolean = () => true)
   if (!tap) {
     const created: Tap = { original: emitter.on, sinks: new Set() }
     emitter.on = function (this: unknown, event, callback) {
-      const off = created.original.call(this, event, callback)
-      for (const sink of created.sinks) sink(event, off)
+      let guarded = callback
+      for (const sink of created.sinks) if (sink.guard && sink.match(event)) guarded = sink.guard(guarded, event)
+      const off = created.original.call(this, event, guarded)
+      for (const sink of created.sinks) sink.record(event, off)
       return off
     }
     taps.set(emitter, created)
     tap = created
   }
   const active = tap
-  const sink = (event: string, off: Off) => {
-    if (!match(event)) return
-    names.push(event)
-    if (!table) offs.push(off)
+  const sink: Sink = {
+    match,
+    record(event, off) {
+      if (!match(event)) return
+      names.push(event)
+      if (!table) offs.push(off)
+    },
+    guard,
   }
   active.sinks.add(sink)
   const stop = () => {

@@ -1,9 +1,9 @@
 import { IAP } from '@apps-in-toss/web-framework'
 import { captureListeners, type ListenerCapture } from './bridge.js'
 import { assertCapability } from './environment.js'
-import { IapError, readOrderId, requireText, toIapError } from './errors.js'
+import { describeValue, IapError, readOrderId, requireText, toIapError } from './errors.js'
 import type { GrantOutcome, GrantRegistry } from './grants.js'
-import { notify, type ListenerErrorReporter } from './listeners.js'
+import { notify, reportSafely, reportToConsole, type ListenerErrorReporter } from './listeners.js'
 import { normalizeReceipt } from './normalize.js'
 import { timeoutError, type IapTimeouts } from './timing.js'
 import type { OrderKind, PurchaseReceipt } from './types.js'
@@ -62,6 +62,35 @@ function captureGrantAnswer(): ListenerCapture {
 
 function releaseLater(capture: ListenerCapture, ms: number) {
   setTimeout(() => capture.release(), ms)
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null
+
+/**
+ * The SDK's own purchase handlers read what the host sends without checks, in an async function
+ * whose promise nobody awaits: a `null` event, or a `purchased` event without `data`, becomes an
+ * unhandled rejection the page cannot catch. Each payload is read here first, as JSON (what a
+ * real bridge carries); one the SDK could not read is reported and dropped, and the purchase ends
+ * by its timeout.
+ */
+function guardSheetCallback(callback: (payload: unknown) => void, event: string, report: ListenerErrorReporter) {
+  const drop = (error: unknown) => reportSafely(report, error, `the SDK's handler for ${event} (the host sent an unreadable event)`)
+  return (payload: unknown) => {
+    let copy: unknown
+    try {
+      copy = JSON.parse(JSON.stringify(payload) ?? 'undefined')
+    } catch (error) {
+      return drop(error)
+    }
+    if (event.includes('/onEvent/') && (!isObject(copy) || (copy.type === 'purchased' && !isObject(copy.data)))) {
+      return drop(new IapError('INVALID_RESPONSE', `the host sent ${describeValue(payload)} as a purchase event`))
+    }
+    try {
+      callback(copy)
+    } catch (error) {
+      drop(error)
+    }
+  }
 }
 
 export function runPurchase(request: PurchaseRequest, { grants, timeouts, report }: PurchaseContext): Promise<PurchaseResult> {
@@ -181,7 +210,7 @@ export function runPurchase(request: PurchaseRequest, { grants, timeouts, report
       else finish({ status: error.code === 'USER_CANCELED' ? 'canceled' : 'failed', error })
     }
 
-    const sheetListeners = captureListeners()
+    const sheetListeners = captureListeners(undefined, (callback, event) => guardSheetCallback(callback, event, report ?? reportToConsole))
     try {
       const close =
         kind === 'subscription'

@@ -1,6 +1,5 @@
-import { useDocumentVisibility } from '@vueuse/core'
 import type { Pinia } from 'pinia'
-import { effectScope, watch, type App, type Plugin } from 'vue'
+import { effectScope, type App, type Plugin } from 'vue'
 import { createCache, type CacheOptions } from '../core/cache.js'
 import { createIapClient, type BridgeCallEvent, type IapTimeouts } from '../core/client.js'
 import { isClient } from '../core/environment.js'
@@ -102,22 +101,20 @@ export function createTossIap(options: TossIapOptions): Plugin {
       if (!isClient) return store.start({ recover: false, entitlements: false })
 
       const scope = (ctx.scope = effectScope(true))
-      scope.run(() => {
-        if (recovery.onVisible) {
-          const visibility = useDocumentVisibility()
-          watch(
-            visibility,
-            (now, before) => {
-              if (now !== 'visible' || before !== 'hidden') return
-              const since = store.sinceLastRecovery()
-              if (since !== null && since < recovery.throttle) return
-              void store.sync()
-            },
-            { flush: 'sync' },
-          )
-        }
-      })
       app.onUnmount(() => scope.stop())
+      if (recovery.onVisible) {
+        // Back from hidden to visible: recover and refresh, at most once per throttle.
+        let last = document.visibilityState
+        const onVisibility = () => {
+          const before = last
+          last = document.visibilityState
+          if (last !== 'visible' || before !== 'hidden') return
+          const since = store.sinceLastRecovery()
+          if (since === null || since >= recovery.throttle) void store.sync()
+        }
+        document.addEventListener('visibilitychange', onVisibility)
+        app.onUnmount(() => document.removeEventListener('visibilitychange', onVisibility))
+      }
       // Development builds only: bundlers drop this branch, and the devtools code with it, when
       // they replace process.env.NODE_ENV with "production".
       if (process.env.NODE_ENV !== 'production') {

@@ -91,9 +91,12 @@ export const useIapStore = defineStore('toss-iap', () => {
 
   /** @internal The plugin's start: runs in the background, never blocking the first render. */
   function start(options: { recover: boolean; entitlements: boolean }) {
-    // The entitlement step comes at least a microtask later, when the components mounted with the
-    // app (and the entitlement store, if they use it) are in place.
-    ready = (options.recover ? recoveryState.recover() : Promise.resolve(null))
+    // Nothing starts inside install: recovery begins once the script that installs and mounts the
+    // app has run (a microtask, so fake timers in tests do not hold it), and the entitlement step
+    // after it, when the components mounted with the app (and the entitlement store, if they use
+    // it) are in place.
+    ready = Promise.resolve()
+      .then(() => (options.recover ? recoveryState.recover() : null))
       .then(async (report) => (await afterRecovery(options.entitlements), report))
       .finally(() => {
         isReady.value = true
