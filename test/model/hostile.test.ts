@@ -256,8 +256,10 @@ describe('purchase events of any shape', () => {
     expectTypedError(outcome.error, what)
   }
 
-  // A revoked proxy cannot cross a real (JSON) bridge, and the SDK's own answer call throws on it.
-  const purchasedIds = oddOrderIds().filter(([what]) => what !== 'a revoked proxy')
+  // Neither can cross a real (JSON) bridge: the plugin reads purchase events as JSON would, which
+  // makes a boxed string an ordinary one (and valid), and the SDK's own answer call throws on a
+  // revoked proxy.
+  const purchasedIds = oddOrderIds().filter(([what]) => what !== 'a revoked proxy' && what !== 'a boxed string')
   it.each(purchasedIds)('a purchased event with an orderId that is %s reaches no grant', async (what, orderId) => {
     if (!checks('orderid-validation') && typeof orderId === 'string') return
     const { bridge, outcome, store } = openSheet()

@@ -18,7 +18,7 @@
  *   SDK's own async purchase handler throws reading it: an unhandled rejection the page cannot
  *   catch unless the plugin shields the callbacks it registers on the bridge.
  */
-export const PENDING_FIXES: ReadonlySet<Finding> = new Set<Finding>(process.env.IAP_CHECK_ALL ? [] : ['sdk-event-rejections'])
+export const PENDING_FIXES: ReadonlySet<Finding> = new Set<Finding>(process.env.IAP_CHECK_ALL ? [] : [])
 
 export type Finding =
   | 'listener-isolation'
