@@ -1,6 +1,6 @@
 // npm run bench: what users pay, printed as one table and written to BENCHMARKS.md: bytes as an
 // app's Vite build ships them, startup on a slowed-down Chromium, bridge calls and timers per
-// purchase, leaks and memory per order. Run with --expose-gc (the npm script does). Counts hold
+// purchase, leaks and memory per order, and the server half's verified fulfilments. Run with --expose-gc (the npm script does). Counts hold
 // from machine to machine; absolute times are this machine's.
 import { execFileSync } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
@@ -288,6 +288,14 @@ function mount(setup, options) {
   returning.unmount()
   localStorage.clear()
   sim.uninstall()
+}
+
+// 6. The server half, in its own process (away from happy-dom's fetch, Request and timers).
+{
+  const load = os.loadavg()[0].toFixed(1)
+  const out = execFileSync('node', ['scripts/bench-server.mjs'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] })
+  for (const [section, metric, value, note] of JSON.parse(out.trim().split('\n').at(-1)))
+    add(section, metric, value, `${note}; load average ${load} at start`)
 }
 
 const cpu = os.cpus()[0]?.model ?? 'unknown CPU'

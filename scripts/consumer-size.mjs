@@ -23,6 +23,7 @@ export const CONSUMERS = {
   'createTossIap + usePurchase': "import { createTossIap, usePurchase } from 'vue-toss-iap'\nconsole.log(createTossIap, usePurchase)",
   'whole main entry': "import * as all from 'vue-toss-iap'\nconsole.log(all)",
   'vue-toss-iap/testing': "import * as all from 'vue-toss-iap/testing'\nconsole.log(all)",
+  'vue-toss-iap/messages': "import * as all from 'vue-toss-iap/messages'\nconsole.log(all)",
 }
 
 /** Builds one tiny app against `dist` and answers its JavaScript's size. Needs `npm run build` first. */

@@ -29,6 +29,8 @@ export type {
 } from './core/types.js'
 export { grantViaEndpoint } from './core/grantViaEndpoint.js'
 export type { EndpointHeaders, EndpointOptions, GrantViaEndpointOptions } from './core/grantViaEndpoint.js'
+export { entitlementsViaEndpoint } from './core/entitlementsViaEndpoint.js'
+export type { EntitlementsViaEndpointOptions } from './core/entitlementsViaEndpoint.js'
 
 // Vue
 export { createTossIap, DEFAULT_RECOVERY } from './vue/plugin.js'

@@ -10,7 +10,7 @@ import {
   TOSS_ERROR_CODES,
   type IapClient,
 } from '../src'
-import { installTossSimulator, type TossSimulator } from '../src/testing'
+import { installTossSimulator, POST_PAYMENT_ERROR_CODES, type TossSimulator } from '../src/testing'
 import { createTestServer, flush } from './helpers'
 
 let sim: TossSimulator | undefined
@@ -285,16 +285,18 @@ describe('one purchase as one promise', () => {
 
   it('tells a user cancel apart from a failure, and removes its listeners', async () => {
     s.nextPurchase('cancel', { error: 'INVALID_USER_ENVIRONMENT' }, { error: 'USER_CANCELED', bare: true })
+    expect(s.queuedPurchases()).toEqual(['cancel', { error: 'INVALID_USER_ENVIRONMENT' }, { error: 'USER_CANCELED', bare: true }])
     expect(await client.purchase({ sku: 'gem-100' })).toMatchObject({ status: 'canceled', error: { code: 'USER_CANCELED' } })
     expect(await client.purchase({ sku: 'gem-100' })).toMatchObject({ status: 'failed', error: { code: 'INVALID_USER_ENVIRONMENT' } })
     expect(await client.purchase({ sku: 'gem-100' })).toMatchObject({ status: 'canceled', error: { code: 'USER_CANCELED' } })
+    expect(s.queuedPurchases()).toEqual([])
     expect(s.orders).toHaveLength(0)
     expect(server.calls).toHaveLength(0)
     expect(s.callsTo('requestOneTimePurchase').filter((c) => c.type === 'removeEventListener')).toHaveLength(3)
     expectNoListeners(s)
   })
 
-  it.each(TOSS_ERROR_CODES.filter((c) => c !== 'USER_CANCELED'))(
+  it.each(TOSS_ERROR_CODES.filter((c) => c !== 'USER_CANCELED' && !POST_PAYMENT_ERROR_CODES.includes(c)))(
     'reports %s from the payment sheet as a failure with that code',
     async (code) => {
       s.nextPurchase({ error: code })
@@ -313,6 +315,27 @@ describe('one purchase as one promise', () => {
   it('refuses an empty sku with INVALID_ARGUMENT and opens nothing', async () => {
     expect(await client.purchase({ sku: ' ' })).toMatchObject({ status: 'failed', error: { code: 'INVALID_ARGUMENT' } })
     expect(s.calls).toHaveLength(0)
+  })
+
+  it('a scripted PRODUCT_NOT_GRANTED_BY_PARTNER comes only after an order exists and the grant ran', async () => {
+    s.nextPurchase({ error: 'PRODUCT_NOT_GRANTED_BY_PARTNER' })
+    const result = await client.purchase({ sku: 'gem-100' })
+    expect(result).toMatchObject({ status: 'unfinished', granted: true, error: { code: 'PRODUCT_NOT_GRANTED_BY_PARTNER' } })
+    expect(server.calls.map((c) => c.orderId)).toEqual([(result as { orderId: string }).orderId])
+    expect(s.pendingOrders().map((o) => [o.orderId, o.grantAnswers])).toEqual([[(result as { orderId: string }).orderId, [true]]])
+    expectNoListeners(s)
+  })
+
+  it('answers ITEM_ALREADY_OWNED for a non-consumable the user holds, and sells it again after a refund', async () => {
+    const first = await client.purchase({ sku: 'remove-ads' })
+    expect(first.status).toBe('success')
+    expect(await client.purchase({ sku: 'remove-ads' })).toMatchObject({ status: 'failed', error: { code: 'ITEM_ALREADY_OWNED' } })
+    expect(s.orders).toHaveLength(1)
+    expect(await client.purchase({ sku: 'gem-100' })).toMatchObject({ status: 'success' })
+    expect(await client.purchase({ sku: 'gem-100' })).toMatchObject({ status: 'success' }) // consumables sell again
+    s.refund((first as { orderId: string }).orderId)
+    expect(await client.purchase({ sku: 'remove-ads' })).toMatchObject({ status: 'success' })
+    expectNoListeners(s)
   })
 
   it('leaves the order unfinished and pending at Toss when the grant says false', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest'
-import { getCurrentInstance } from 'vue'
+import { getCurrentInstance, isReactive } from 'vue'
 import { useEntitlement, usePurchase } from '../src'
 import { server } from './session'
 import { TOSS_IAP_KEY } from '../src/vue/context'
@@ -13,22 +13,29 @@ function recordingDevtools() {
   const inspectors: unknown[] = []
   const hooks: Record<string, (payload: any) => void> = {}
   let descriptor: any
+  let setupFn: ((api: any) => void) | undefined
+  let api: any
   const setup: SetupDevtools = (d, fn) => {
     descriptor = d
-    fn({
-      addTimelineLayer: (l: unknown) => layers.push(l),
-      addInspector: (i: unknown) => inspectors.push(i),
-      addTimelineEvent: ({ event }: any) => timeline.push(event),
-      sendInspectorTree() {},
-      sendInspectorState() {},
-      now: () => Date.now(),
-      on: {
-        getInspectorTree: (h: any) => (hooks.tree = h),
-        getInspectorState: (h: any) => (hooks.state = h),
-      },
-    } as any)
+    setupFn = fn
+    fn(
+      (api = {
+        addTimelineLayer: (l: unknown) => layers.push(l),
+        addInspector: (i: unknown) => inspectors.push(i),
+        addTimelineEvent: ({ event }: any) => timeline.push(event),
+        sendInspectorTree() {},
+        sendInspectorState() {},
+        now: () => Date.now(),
+        on: {
+          getInspectorTree: (h: any) => (hooks.tree = h),
+          getInspectorState: (h: any) => (hooks.state = h),
+        },
+      } as any),
+    )
   }
-  return { setup, timeline, layers, inspectors, hooks, descriptor: () => descriptor }
+  /** The real DevTools runs the plugin's setup again when its client connects. */
+  const reconnect = () => setupFn!(api)
+  return { setup, reconnect, timeline, layers, inspectors, hooks, descriptor: () => descriptor }
 }
 
 describe('Vue devtools', () => {
@@ -50,10 +57,15 @@ describe('Vue devtools', () => {
     void wrapper
     await vi.waitFor(() => expect(result.owned.isLoading.value).toBe(false)) // the first entitlement refresh, before devtools
     installDevtools(result.app, store, result.ctx, devtools.setup)
-    expect(devtools.descriptor()).toMatchObject({ id: 'vue-toss-iap', label: 'Toss IAP', app: result.app })
+    // Identity, not deep equality: walking an app's component instance makes Vue warn.
+    expect(devtools.descriptor()).toMatchObject({ id: 'vue-toss-iap', label: 'Toss IAP' })
+    expect(devtools.descriptor().app).toBe(result.app)
     expect(devtools.layers).toEqual([expect.objectContaining({ id: 'toss-iap', label: 'Toss IAP' })])
     expect(devtools.inspectors).toEqual([expect.objectContaining({ id: 'toss-iap', label: 'Toss IAP' })])
 
+    devtools.reconnect()
+    devtools.layers.length = 0
+    devtools.inspectors.length = 0
     await store.loadProducts()
     const outcome = await result.buy.purchase()
     const titles = devtools.timeline.map((e) => `${e.title} ${e.subtitle}`)
@@ -83,5 +95,11 @@ describe('Vue devtools', () => {
     const state: any = { app: result.app, inspectorId: 'toss-iap', nodeId: `order:${outcome.orderId}` }
     devtools.hooks.state!(state)
     expect(state.state.order).toContainEqual({ key: 'status', value: 'completed' })
+    // The root node's state is plain data the pane can show, not an opaque reactive object.
+    const root: any = { app: result.app, inspectorId: 'toss-iap', nodeId: 'orders' }
+    devtools.hooks.state!(root)
+    expect(root.state.recovery).toContainEqual({ key: 'runs', value: 0 })
+    expect(isReactive(root.state.recovery.find((f: any) => f.key === 'lastReport')?.value)).toBe(false)
+    expect(root.state.environment).toContainEqual({ key: 'kind', value: 'toss' })
   })
 })

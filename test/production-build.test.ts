@@ -60,6 +60,8 @@ describe('production builds', () => {
     expect(plain).toContain('/api/iap/fulfill') // the app itself is there
     expect(plain).not.toContain('installTossSimulator needs a window')
     expect(plain).not.toContain('playground:toss-ledger')
+    // vite-plugin-vue-devtools serves the DevTools in `vite dev` only.
+    expect(plain).not.toMatch(/__devtools__|vue-devtools|__VUE_DEVTOOLS_KIT/)
     const withSimulator = await playground('true')
     expect(withSimulator).toContain('installTossSimulator needs a window')
   }, 60_000)

@@ -19,8 +19,12 @@ describe('createTossIap', () => {
   })
 
   it('useIapStore says clearly when the plugin is missing', () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {})
     const Host = defineComponent({ setup: () => (useIapStore(), () => null) })
     expect(() => mount(Host, { global: { plugins: [createPinia()] } })).toThrow(/needs the plugin: .*createTossIap/)
+    // Setup threw before it returned a render function, and Vue says so: that is the app's bug to see.
+    expect(warn.mock.calls.map((c) => String(c[0]))).toEqual([expect.stringContaining('Component is missing template or render function')])
+    warn.mockRestore()
   })
 })
 
@@ -93,6 +97,27 @@ describe('usePurchase', () => {
     result.reset()
     expect(result.status.value).toBe('idle')
     expect(result.error.value).toBeNull()
+  })
+
+  it('PRODUCT_NOT_GRANTED_BY_PARTNER never shows as failed: the order exists, and recovery completes it', async () => {
+    const { result, store } = mountWithIap(() => usePurchase('gem-100'), { grant: server.grant, recovery: noRecovery })
+    sim.nextPurchase({ error: 'PRODUCT_NOT_GRANTED_BY_PARTNER' })
+    const outcome = await result.purchase()
+    expect(outcome).toMatchObject({ status: 'granted', error: { code: 'PRODUCT_NOT_GRANTED_BY_PARTNER' } })
+    expect(outcome.orderId).toBeTruthy()
+    expect(result.status.value).toBe('granted')
+    expect(store.orders[outcome.orderId!]?.status).toBe('granted')
+    await store.recover()
+    expect(result.status.value).toBe('completed')
+    expectEveryPaidOrderGrantedOnceAndCompleted(sim, server)
+  })
+
+  it('an owned non-consumable is refused with ITEM_ALREADY_OWNED, nothing paid twice', async () => {
+    const { result } = mountWithIap(() => usePurchase('remove-ads'), { grant: server.grant, recovery: noRecovery })
+    expect((await result.purchase()).status).toBe('completed')
+    expect(await result.purchase()).toMatchObject({ status: 'failed', orderId: null, error: { code: 'ITEM_ALREADY_OWNED' } })
+    expect(sim.orders).toHaveLength(1)
+    expect(server.calls).toHaveLength(1)
   })
 
   it('runs one purchase at a time in the whole app: a second resolves PURCHASE_IN_PROGRESS and opens no sheet', async () => {

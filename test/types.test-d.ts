@@ -1,5 +1,6 @@
 import { describe, expectTypeOf, it } from 'vitest'
 import type { ComputedRef } from 'vue'
+import { en, messageFor, type IapMessages, type MessageLocale } from '../src/messages'
 import {
   createTossIap,
   IapError,
@@ -52,5 +53,15 @@ describe('public types', () => {
   it('types the simulator scripts', () => {
     expectTypeOf<'close-after-pay'>().toExtend<PurchaseScript>()
     expectTypeOf(installTossSimulator).returns.toHaveProperty('listenerCount').returns.toEqualTypeOf<number>()
+  })
+})
+
+describe('vue-toss-iap/messages', () => {
+  it('a message table must name every error code and every status', () => {
+    const { UNKNOWN: _dropped, ...errors } = en.errors
+    // @ts-expect-error: a table without UNKNOWN is not an IapMessages
+    const incomplete: IapMessages = { errors, statuses: en.statuses }
+    void incomplete
+    expectTypeOf(messageFor).parameter(1).toEqualTypeOf<MessageLocale | undefined>()
   })
 })

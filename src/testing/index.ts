@@ -1,4 +1,4 @@
-export { installTossSimulator } from './simulator.js'
+export { installTossSimulator, POST_PAYMENT_ERROR_CODES } from './simulator.js'
 export type {
   BridgeCall,
   BridgeFunction,

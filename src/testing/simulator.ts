@@ -6,6 +6,11 @@ import { CAPABILITY_OF, compareVersions, createEmitter, MIN_VERSIONS } from './p
 import type { BridgeCall, MethodFault, PurchaseScript, SimOrder, SimulatorOptions, TossSimulator } from './types.js'
 
 const ACCESSIBLE: ReadonlySet<string> = new Set(['ACTIVE', 'IN_GRACE_PERIOD'])
+/**
+ * Codes Toss sends only about an order it has already taken payment for. A script with one of
+ * them pays, asks for the grant, and then answers the code whatever the page said.
+ */
+export const POST_PAYMENT_ERROR_CODES: readonly string[] = ['PRODUCT_NOT_GRANTED_BY_PARTNER']
 const DAY = 86_400_000
 
 /**
@@ -33,7 +38,10 @@ export function installTossSimulator(options: SimulatorOptions = {}): TossSimula
   const scripts: PurchaseScript[] = []
   const faults = new Map<string, MethodFault[]>()
   const subscriptions = new Map<string, string>() // eventId -> functionName
-  const awaitingGrant = new Map<string, { eventId: string; functionName: string; timer: ReturnType<typeof setTimeout>; close: boolean }>()
+  const awaitingGrant = new Map<
+    string,
+    { eventId: string; functionName: string; timer: ReturnType<typeof setTimeout>; close: boolean; refuse: boolean }
+  >()
   const timers = new Set<ReturnType<typeof setTimeout>>()
   let installed = true
   let seq = 0
@@ -202,7 +210,8 @@ export function installTossSimulator(options: SimulatorOptions = {}): TossSimula
         awaitingGrant.delete(order.orderId)
         later(() => {
           if (!subscriptions.has(waiting.eventId)) return
-          if (granted) emit(`${waiting.functionName}/onEvent/${waiting.eventId}`, { type: 'success', data: receipt(order) })
+          if (granted && !waiting.refuse)
+            emit(`${waiting.functionName}/onEvent/${waiting.eventId}`, { type: 'success', data: receipt(order) })
           else
             emit(
               `${waiting.functionName}/onError/${waiting.eventId}`,
@@ -262,9 +271,14 @@ export function installTossSimulator(options: SimulatorOptions = {}): TossSimula
     later(() => {
       if (!subscriptions.has(eventId) || script === 'hang') return
       if (script === 'cancel') return onError('USER_CANCELED')
-      if (typeof script === 'object') return onError(script.error, script.bare)
+      // A post-payment code comes after an order exists (below); every other code means nothing was paid.
+      const refuse = typeof script === 'object' && POST_PAYMENT_ERROR_CODES.includes(script.error)
+      if (typeof script === 'object' && !refuse) return onError(script.error, script.bare)
       const product = products.find((p) => p.sku === sku)
       if (!product || (product.type === 'SUBSCRIPTION') !== (kind === 'subscription')) return onError('INVALID_PRODUCT_ID')
+      // Toss refuses to sell a non-consumable twice; a refund makes it buyable again.
+      if (product.type === 'NON_CONSUMABLE' && ledger.some((o) => o.sku === product.sku && o.paid && !o.refunded))
+        return onError('ITEM_ALREADY_OWNED')
       const order = createOrder(product.sku, kind)
       if (script === 'close-after-pay') return closeApp()
       const timer = setTimeout(() => {
@@ -273,7 +287,7 @@ export function installTossSimulator(options: SimulatorOptions = {}): TossSimula
         onError('PRODUCT_NOT_GRANTED_BY_PARTNER')
       }, grantWindow)
       timers.add(timer)
-      awaitingGrant.set(order.orderId, { eventId, functionName, timer, close: script === 'close-during-grant' })
+      awaitingGrant.set(order.orderId, { eventId, functionName, timer, close: script === 'close-during-grant', refuse })
       const purchased = {
         type: 'purchased',
         data: { orderId: order.orderId, ...(order.subscriptionId && { subscriptionId: order.subscriptionId }) },
@@ -312,6 +326,7 @@ export function installTossSimulator(options: SimulatorOptions = {}): TossSimula
     order: find,
     pendingOrders: () => ledger.filter(isPending),
     nextPurchase: (...next) => void scripts.push(...next),
+    queuedPurchases: () => [...scripts],
     failNext(functionName, fault, times = 1) {
       const queue = faults.get(functionName) ?? []
       for (let i = 0; i < times; i++) queue.push(fault)

@@ -15,7 +15,14 @@ export type PurchaseScript =
   | 'close-after-pay'
   /** Toss takes the money and asks for the grant; the page goes away before Toss hears the answer. */
   | 'close-during-grant'
-  /** Toss refuses with this code; nothing is paid. `bare` sends it as a bare `Error` (newer hosts). */
+  /**
+   * Toss refuses with this code before any order exists; nothing is paid. `bare` sends it as a bare
+   * `Error` (newer hosts). `PRODUCT_NOT_GRANTED_BY_PARTNER` is a post-payment code and comes after
+   * an order: Toss takes payment, asks for the grant, then answers the code whatever the page said,
+   * and the order stays pending at Toss (as when the grant answer never reached it in time).
+   * Buying a non-consumable the ledger already holds (paid, not refunded) always answers
+   * `ITEM_ALREADY_OWNED`, with no script.
+   */
   | { error: TossErrorCode | (string & {}); bare?: boolean }
 
 /** What the next call to a bridge method gets instead of its normal answer. */
@@ -104,6 +111,8 @@ export interface TossSimulator {
   pendingOrders(): SimOrder[]
   /** Queues scripts for the next purchases; once used up, purchases succeed. */
   nextPurchase(...scripts: PurchaseScript[]): void
+  /** The scripts still queued, next first: a purchase takes its script off when it starts. */
+  queuedPurchases(): PurchaseScript[]
   /** The next `times` calls of `functionName` get `fault`. */
   failNext(functionName: BridgeFunction, fault: MethodFault, times?: number): void
   /** Adds a paid order the page never heard of, as if an earlier session had been killed. */

@@ -1,9 +1,10 @@
 import { setupDevtoolsPlugin } from '@vue/devtools-api'
 import type { Pinia } from 'pinia'
-import type { App } from 'vue'
+import { toRaw, type App } from 'vue'
 import type { BridgeCallEvent } from '../core/client.js'
 import type { Entitlement } from '../core/entitlements.js'
 import type { TossIapContext } from './context.js'
+import type { RevokedEvent } from './entitlementStore.js'
 import type { IapStore } from './store.js'
 
 // Loaded only in development builds (see plugin.ts): a timeline of every bridge call and order
@@ -24,7 +25,20 @@ function ownedBy(app: App): Record<string, Entitlement> {
   return state?.entitlements ?? {}
 }
 
+/** A plain copy for the state pane, which shows a reactive object as an opaque "Reactive". */
+function plain(value: unknown): unknown {
+  const raw = toRaw(value)
+  if (raw instanceof Error) return { name: raw.name, message: raw.message, ...(raw as { code?: string }) }
+  if (Array.isArray(raw)) return raw.map(plain)
+  if (raw !== null && typeof raw === 'object') return Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, plain(v)]))
+  return raw
+}
+const fields = (record: object) => Object.entries(plain(record) as object).map(([key, value]) => ({ key, value }))
+
 export function installDevtools(app: App, store: IapStore, ctx: TossIapContext, setup: SetupDevtools = setupDevtoolsPlugin) {
+  // The real DevTools runs this setup again when its client connects; the listeners of the
+  // previous run go first, or every order event would show twice on the timeline.
+  let detach: Array<() => void> = []
   setup(
     {
       id: 'vue-toss-iap',
@@ -35,6 +49,8 @@ export function installDevtools(app: App, store: IapStore, ctx: TossIapContext, 
       app: app as never,
     },
     (api) => {
+      for (const off of detach) off()
+      detach = []
       api.addTimelineLayer({ id: LAYER, label: 'Toss IAP', color: BLUE })
       api.addInspector({ id: INSPECTOR, label: 'Toss IAP', icon: 'payments', treeFilterPlaceholder: 'orderId or sku' })
       const refresh = () => {
@@ -42,7 +58,7 @@ export function installDevtools(app: App, store: IapStore, ctx: TossIapContext, 
         api.sendInspectorState(INSPECTOR)
       }
 
-      ctx.bridgeCalls.add((event: BridgeCallEvent) => {
+      const offBridgeCalls = ctx.bridgeCalls.add((event: BridgeCallEvent) => {
         api.addTimelineEvent({
           layerId: LAYER,
           event: {
@@ -51,11 +67,16 @@ export function installDevtools(app: App, store: IapStore, ctx: TossIapContext, 
             subtitle: [event.phase, event.detail].filter(Boolean).join(' '),
             logType: event.phase === 'error' ? 'error' : 'default',
             groupId: `${event.name}:${event.detail ?? ''}`,
-            data: { ...event, error: event.error && { code: event.error.code, message: event.error.message } },
+            data: {
+              name: event.name,
+              phase: event.phase,
+              ...(event.detail !== undefined && { detail: event.detail }),
+              ...(event.error && { error: { code: event.error.code, message: event.error.message } }),
+            },
           },
         })
       })
-      store.onOrderEvent((event) => {
+      const orderListener = store.onOrderEvent((event) => {
         const orderId = 'order' in event ? event.order.orderId : undefined
         api.addTimelineEvent({
           layerId: LAYER,
@@ -65,12 +86,13 @@ export function installDevtools(app: App, store: IapStore, ctx: TossIapContext, 
             subtitle: orderId ?? ('sku' in event ? event.sku : ''),
             logType: event.type === 'failed' || event.type === 'pending' ? 'warning' : 'default',
             ...(orderId && { groupId: orderId }),
-            data: 'order' in event ? { order: event.order } : { sku: event.sku, code: event.error.code, message: event.error.message },
+            data:
+              'order' in event ? { order: plain(event.order) } : { sku: event.sku, code: event.error.code, message: event.error.message },
           },
         })
         refresh()
       })
-      ctx.revoked.add((event) => {
+      const onRevoked = (event: RevokedEvent) => {
         api.addTimelineEvent({
           layerId: LAYER,
           event: {
@@ -78,11 +100,12 @@ export function installDevtools(app: App, store: IapStore, ctx: TossIapContext, 
             title: 'entitlement revoked',
             subtitle: `${event.sku}: ${event.reason}`,
             logType: 'warning',
-            data: event,
+            data: { ...event },
           },
         })
         refresh()
-      })
+      }
+      detach.push(offBridgeCalls, () => orderListener.off(), ctx.revoked.add(onRevoked))
 
       api.on.getInspectorTree((payload) => {
         if (payload.app !== app || payload.inspectorId !== INSPECTOR) return
@@ -117,12 +140,13 @@ export function installDevtools(app: App, store: IapStore, ctx: TossIapContext, 
         const record = kind === 'order' ? store.orders[key ?? ''] : kind === 'entitlement' ? ownedBy(app)[key ?? ''] : undefined
         if (!record) {
           payload.state = {
-            recovery: [{ key: 'state', value: store.recovery }],
-            environment: [{ key: 'environment', value: store.environment }],
+            recovery: fields(store.recovery),
+            environment: fields(store.environment),
+            capabilities: fields(store.capabilities),
           }
           return
         }
-        payload.state = { [kind as string]: Object.entries(record).map(([k, value]) => ({ key: k, value })) }
+        payload.state = { [kind as string]: fields(record) }
       })
     },
   )

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright'
-import { createServer, type ViteDevServer } from 'vite'
+import { createLogger, createServer, type ViteDevServer } from 'vite'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { CHROMIUM_ARGS, chromiumPath } from '../chromium'
 
@@ -14,11 +14,18 @@ let browser: Browser
 let context: BrowserContext
 let page: Page
 let base = ''
+/** Every console warning and error the page printed (Vue's warnings among them). */
+let consoleProblems: string[] = []
+/** What the dev server warned about: Vue's template compiler reports there (e.g. `<tr>` directly in `<table>`). */
+const serverWarnings: string[] = []
+const logger = createLogger('warn')
+logger.warn = (message) => void serverWarnings.push(message)
+logger.warnOnce = (message) => void serverWarnings.push(message)
 const dataDir = mkdtempSync(join(tmpdir(), 'vue-toss-iap-e2e-'))
 
 beforeAll(async () => {
   process.env.PLAYGROUND_DATA_DIR = dataDir
-  server = await createServer({ configFile: 'playground/vite.config.ts', server: { port: 0, host: '127.0.0.1' }, logLevel: 'error' })
+  server = await createServer({ configFile: 'playground/vite.config.ts', server: { port: 0, host: '127.0.0.1' }, customLogger: logger })
   await server.listen()
   base = server.resolvedUrls!.local[0]!
   browser = await chromium.launch({ executablePath: chromiumPath(), args: CHROMIUM_ARGS })
@@ -33,13 +40,17 @@ beforeEach(async () => {
   await fetch(new URL('/api/iap/reset', base), { method: 'POST' })
   context = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true })
   page = await context.newPage()
+  consoleProblems = []
+  page.on('console', (message) => {
+    if (message.type() === 'warning' || message.type() === 'error') consoleProblems.push(`${message.text()} (${message.location().url})`)
+  })
   await open()
 })
 afterEach(() => context?.close())
 
 async function open(query = '') {
   await page.goto(new URL(`/${query}`, base).href)
-  await page.getByTestId('ready').filter({ hasText: 'ready' }).waitFor()
+  await page.locator('[data-testid=ready][data-ready=true]').waitFor()
   // Fast host answers for the tests; the playground's default latency is for people watching.
   await page.locator('input[type=number]').fill('0')
 }
@@ -78,7 +89,7 @@ describe('the playground', () => {
     await queue('cancel')
     await product('gem-100').getByTestId('buy').click()
     await expect.poll(() => statusOf('gem-100').getAttribute('data-status')).toBe('canceled')
-    await expect.poll(() => product('gem-100').getByTestId('error').textContent()).toContain('Nothing was charged')
+    await expect.poll(() => product('gem-100').getByTestId('error').textContent()).toContain('결제된 금액은 없어요')
     expect((await serverLedger()).grants).toEqual({})
   })
 
@@ -90,7 +101,7 @@ describe('the playground', () => {
     await page.getByTestId('server-failing').uncheck()
     await expect.poll(async () => (await serverLedger()).failing).toBe(false)
     await page.reload()
-    await page.getByTestId('ready').filter({ hasText: 'ready' }).waitFor()
+    await page.locator('[data-testid=ready][data-ready=true]').waitFor()
     await expect.poll(async () => (await tossLedger()).every((o: any) => o.completed)).toBe(true)
     const grants = Object.values((await serverLedger()).grants)
     expect(grants).toEqual([expect.objectContaining({ sku: 'gem-100', requests: 1, source: 'recovery' })])
@@ -102,7 +113,7 @@ describe('the playground', () => {
     const reloaded = page.waitForEvent('load')
     await product('remove-ads').getByTestId('buy').click()
     await reloaded
-    await page.getByTestId('ready').filter({ hasText: 'ready' }).waitFor()
+    await page.locator('[data-testid=ready][data-ready=true]').waitFor()
     await expect.poll(async () => (await tossLedger()).map((o: any) => o.completed)).toEqual([true])
     expect(Object.values((await serverLedger()).grants)).toEqual([
       expect.objectContaining({ sku: 'remove-ads', requests: 1, source: 'recovery' }),
@@ -133,8 +144,83 @@ describe('the playground', () => {
     expect(await page.evaluate(() => (window as any).__xss)).toBeUndefined()
   })
 
-  it('fits a phone: nothing overflows the 390 px viewport', async () => {
-    const width = await page.evaluate(() => document.documentElement.scrollWidth)
-    expect(width).toBeLessThanOrEqual(390)
+  it('loads with no Vue warning or console error, and speaks Korean', async () => {
+    await expect.poll(() => statusOf('gem-100').count()).toBe(1)
+    expect(consoleProblems.join('\n')).toBe('')
+    expect(serverWarnings.join('\n')).toBe('')
+    expect(await product('gem-100').getByTestId('buy').textContent()).toContain('구매하기')
+  })
+
+  it('fits a phone: nothing overflows the 390 px viewport, even after a full round of purchases', async () => {
+    const width = () => page.evaluate(() => document.documentElement.scrollWidth)
+    expect(await width()).toBeLessThanOrEqual(390)
+    for (const sku of ['gem-100', 'remove-ads', 'premium-monthly', 'gem-100']) {
+      await product(sku).getByTestId('buy').click()
+      await expect.poll(() => statusOf(sku).getAttribute('data-status')).toBe('completed')
+    }
+    await queue('cancel')
+    await product('gem-100').getByTestId('buy').click()
+    await expect.poll(() => statusOf('gem-100').getAttribute('data-status')).toBe('canceled')
+    await page.getByTestId('history-refresh').click()
+    await expect.poll(() => page.getByTestId('refund').count()).toBe(4)
+    // Both ledgers list every order before the width is measured.
+    await expect.poll(() => page.getByTestId('server-ledger').locator('tbody tr').count()).toBe(4)
+    await expect.poll(() => page.getByTestId('toss-ledger').locator('tbody tr').count()).toBe(4)
+    // Nothing sticks out of its own box either (a box's overflow can hide inside the page's margin).
+    const overflowing = () =>
+      page.evaluate(() =>
+        [...document.querySelectorAll('main section, main table, main li, main .card')]
+          .filter((e) => e.scrollWidth > e.clientWidth + 1 || e.getBoundingClientRect().right > window.innerWidth)
+          .map((e) => `${e.tagName.toLowerCase()}.${e.className} ${e.scrollWidth}/${e.clientWidth}`),
+      )
+    expect(await overflowing()).toEqual([])
+    expect(await width()).toBeLessThanOrEqual(390)
+  })
+
+  it('an owned non-consumable cannot be bought twice: Toss answers ITEM_ALREADY_OWNED', async () => {
+    await product('remove-ads').getByTestId('buy').click()
+    await expect.poll(() => statusOf('remove-ads').getAttribute('data-status')).toBe('completed')
+    await product('remove-ads').getByTestId('buy').click()
+    await expect.poll(() => statusOf('remove-ads').getAttribute('data-status')).toBe('failed')
+    expect(await product('remove-ads').getByTestId('error').textContent()).toContain('ITEM_ALREADY_OWNED')
+    expect(await tossLedger()).toHaveLength(1)
+  })
+
+  it('a scripted PRODUCT_NOT_GRANTED_BY_PARTNER shows a paid order, never "failed"', async () => {
+    await queue('error:PRODUCT_NOT_GRANTED_BY_PARTNER')
+    await product('gem-100').getByTestId('buy').click()
+    // The server granted it; Toss did not take the answer, so the order waits there for recovery.
+    await expect.poll(() => statusOf('gem-100').getAttribute('data-status')).toBe('granted')
+    expect(await statusOf('gem-100').textContent()).toBe('지급 완료')
+    expect(await tossLedger()).toEqual([expect.objectContaining({ sku: 'gem-100', completed: false })])
+    await page.getByTestId('recover').click()
+    await expect.poll(() => statusOf('gem-100').getAttribute('data-status')).toBe('completed')
+    // The grant's true is remembered: recovery only completes the order, with no second grant request.
+    expect(Object.values((await serverLedger()).grants)).toEqual([expect.objectContaining({ sku: 'gem-100', requests: 1 })])
+  })
+
+  it('a queued script leaves the queue when a purchase uses it', async () => {
+    await queue('cancel')
+    await queue('success')
+    await expect.poll(() => page.getByTestId('queued').textContent()).toBe('사용자가 취소, 성공')
+    await product('gem-100').getByTestId('buy').click()
+    await expect.poll(() => statusOf('gem-100').getAttribute('data-status')).toBe('canceled')
+    await expect.poll(() => page.getByTestId('queued').textContent()).toBe('성공')
+    await product('gem-100').getByTestId('buy').click()
+    await expect.poll(() => statusOf('gem-100').getAttribute('data-status')).toBe('completed')
+    await expect.poll(() => page.getByTestId('queued').textContent()).toBe('')
+  })
+
+  it('at desktop width the host panel sits beside the products, not below them', async () => {
+    const desktop = await browser.newContext({ viewport: { width: 1280, height: 800 } })
+    const wide = await desktop.newPage()
+    await wide.goto(new URL('/', base).href)
+    await wide.locator('[data-testid=ready][data-ready=true]').waitFor()
+    const products = (await wide.getByTestId('product-gem-100').boundingBox())!
+    const host = (await wide.locator('.host').boundingBox())!
+    expect(host.x).toBeGreaterThanOrEqual(products.x + products.width)
+    expect(host.y).toBeLessThan(800) // in the first screen, without scrolling
+    expect(await wide.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(1280)
+    await desktop.close()
   })
 })

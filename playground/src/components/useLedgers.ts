@@ -1,6 +1,6 @@
 import { useIntervalFn } from '@vueuse/core'
 import { inject, shallowRef } from 'vue'
-import type { SimOrder } from 'vue-toss-iap/testing'
+import type { PurchaseScript, SimOrder } from 'vue-toss-iap/testing'
 import { SIMULATOR } from '../simulator'
 
 interface ServerLedger {
@@ -10,15 +10,17 @@ interface ServerLedger {
 
 const tossOrders = shallowRef<SimOrder[]>([])
 const server = shallowRef<ServerLedger>({ grants: {}, failing: false })
+const queuedScripts = shallowRef<PurchaseScript[]>([])
 
-/** Both ledgers, polled: the simulated host's and the fulfilment server's. */
+/** Both ledgers, polled: the simulated host's (with its queued scripts) and the fulfilment server's. */
 export function useLedgers() {
   const sim = inject(SIMULATOR)!
   async function refreshLedgers() {
     tossOrders.value = structuredClone([...sim.orders])
+    queuedScripts.value = sim.queuedPurchases()
     const response = await fetch('/api/iap/ledger').catch(() => null)
     if (response?.ok) server.value = (await response.json()) as ServerLedger
   }
   useIntervalFn(refreshLedgers, 500, { immediateCallback: true })
-  return { tossOrders, server, refreshLedgers }
+  return { tossOrders, server, queuedScripts, refreshLedgers }
 }
