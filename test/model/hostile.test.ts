@@ -238,6 +238,27 @@ describe('startup', () => {
 })
 
 describe('purchase events of any shape', () => {
+  // The plugin reports what the host sent that it could not read (the console, with no error
+  // handler); these tests send nothing else.
+  beforeEach(() => void vi.spyOn(console, 'error').mockImplementation(() => {}))
+  // Unhandled rejections are caught here, so that the test that caused one fails by its name.
+  let unhandled: unknown[] = []
+  let vitestHandlers: NodeJS.UnhandledRejectionListener[] = []
+  const onUnhandled = (reason: unknown) => void unhandled.push(reason)
+  beforeEach(() => {
+    unhandled = []
+    vitestHandlers = process.listeners('unhandledRejection')
+    process.removeAllListeners('unhandledRejection')
+    process.on('unhandledRejection', onUnhandled)
+  })
+  afterEach(async () => {
+    await new Promise((r) => setImmediate(r))
+    process.removeListener('unhandledRejection', onUnhandled)
+    for (const handler of vitestHandlers) process.on('unhandledRejection', handler)
+    vi.restoreAllMocks()
+    expect(unhandled.map(String), 'unhandled rejections').toEqual([])
+  })
+
   /** Opens a sheet the host leaves alone, so that the test speaks for the host. */
   function openSheet() {
     sim.nextPurchase('hang')
