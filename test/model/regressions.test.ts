@@ -203,6 +203,22 @@ const regressions: Array<{ name: string; finding: Finding; schedule: Schedule }>
       ],
     },
   },
+  {
+    name: 'a recovery of an unmounted app does not grant, from its stale list, an order completed and refunded since',
+    finding: 'stale-recovery-listing',
+    schedule: {
+      seed: 160341,
+      os: 'ios',
+      pendingOrdersFormat: 'orders',
+      steps: [
+        { do: 'fault', fn: 'iapGetProductItemList', fault: 'hang', times: 1 },
+        { do: 'paid', sku: 'remove-ads' },
+        app(),
+        app(),
+        { do: 'refund', nth: 3 },
+      ],
+    },
+  },
 ]
 
 for (const { name, finding, schedule } of regressions) {

@@ -215,7 +215,9 @@ export async function runSchedule(schedule: Schedule, options: { stopAtFirst?: b
       const app = install()
       const { orderId } = order
       const host = sim.order(orderId)
-      if (!host || !host.paid || host.refunded) fail('no grant for an order the host was not paid for', `grant(${JSON.stringify(orderId)})`)
+      if (!host || !host.paid) fail('no grant for an order the host was not paid for', `grant(${JSON.stringify(orderId)})`)
+      else if (host.refunded)
+        fail('no grant for an order the host was not paid for', `grant(${orderId}) of an order refunded at Toss`, 'stale-recovery-listing')
       const running = inFlight.get(orderId) ?? []
       if (running.includes(app.id)) fail('never two overlapping grants for one order', `order ${orderId}, twice in install ${app.id}`)
       else if (running.length > 0)
