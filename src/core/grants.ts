@@ -7,8 +7,9 @@ export type GrantOutcome = { granted: true } | { granted: false; error: IapError
 
 export interface GrantRegistry {
   /**
-   * Runs `grant` for `order` at most once at a time in the whole page, and never again once it
-   * said `true` through this registry. A call that joins a grant already running (started here or
+   * Runs `grant` for `order` at most once at a time in the whole page, and never again once a
+   * grant for it said `true` anywhere in the page (another install's included: a recovery with a
+   * stale pending list then only completes the order). A call that joins a grant already running (started here or
    * by another install of the plugin in the same page) waits for it instead of starting another.
    * Never rejects: a grant that throws or answers anything but `true` is `GRANT_FAILED`, one that
    * outlasts `timeout` is `TIMEOUT` (its late answer is still recorded). An invalid orderId is
@@ -20,14 +21,15 @@ export interface GrantRegistry {
 }
 
 /**
- * The grants running in this page, shared by every registry (every plugin install: a remount,
- * HMR, two apps on one page) so that one orderId is never granted twice at once. Kept on
- * `globalThis` so that a second copy of this module (HMR, two bundles) shares it too.
+ * The grants running in this page, and the orderIds a grant said `true` for, shared by every
+ * registry (every plugin install: a remount, HMR, two apps on one page) so that one orderId is
+ * never granted twice at once, nor again once granted. Kept on `globalThis` so that a second copy
+ * of this module (HMR, two bundles) shares it too.
  */
-function pageGrants(): Map<string, Promise<GrantOutcome>> {
-  const key = Symbol.for('vue-toss-iap.running-grants')
-  const holder = globalThis as { [key]?: Map<string, Promise<GrantOutcome>> }
-  return (holder[key] ??= new Map())
+function pageGrants(): { running: Map<string, Promise<GrantOutcome>>; granted: Set<string> } {
+  const key = Symbol.for('vue-toss-iap.grants')
+  const holder = globalThis as { [key]?: { running: Map<string, Promise<GrantOutcome>>; granted: Set<string> } }
+  return (holder[key] ??= { running: new Map(), granted: new Set() })
 }
 
 export function createGrantRegistry(
@@ -35,10 +37,9 @@ export function createGrantRegistry(
   onSettled?: (order: GrantOrder, outcome: GrantOutcome) => void,
   reportError?: ListenerErrorReporter,
 ): GrantRegistry {
-  const granted = new Set<string>()
+  const { running, granted } = pageGrants()
   /** The running grants this registry waits on (its own, or another install's it joined). */
   const watched = new Set<Promise<GrantOutcome>>()
-  const running = pageGrants()
 
   function start(order: GrantOrder): Promise<GrantOutcome> {
     const fail = (detail: string, cause?: unknown): GrantOutcome => ({
@@ -58,6 +59,7 @@ export function createGrantRegistry(
       }
     })().then((outcome) => {
       running.delete(order.orderId)
+      if (outcome.granted) granted.add(order.orderId)
       return outcome
     })
     running.set(order.orderId, pending)
@@ -70,7 +72,6 @@ export function createGrantRegistry(
     watched.add(pending)
     void pending.then((outcome) => {
       watched.delete(pending)
-      if (outcome.granted) granted.add(order.orderId)
       notify(onSettled, [order, outcome], 'onGrantSettled', reportError)
     })
   }

@@ -38,6 +38,12 @@ export interface RecoveryOptions {
   onStep?: (step: RecoveryStep) => void
   /** Where a throwing `onStep` or `describe` is reported. Default: the console. */
   reportError?: ListenerErrorReporter
+  /**
+   * Aborted when the app that runs this recovery goes away: no grant starts after that (the list
+   * may be stale by then; the orders stay pending at Toss for the next start). Grants already
+   * running finish.
+   */
+  signal?: AbortSignal
 }
 
 export const DEFAULT_RECOVERY_CONCURRENCY = 4
@@ -78,6 +84,10 @@ export async function recoverPendingOrders(client: IapClient, options: RecoveryO
     const order: PendingOrder = { ...listed, sku }
     let outcome: GrantOutcome = { granted: true }
     if (!client.grants.isGranted(order.orderId)) {
+      if (options.signal?.aborted) {
+        report.pending.push(order.orderId)
+        return
+      }
       step({ phase: 'granting', order, kind, error: null })
       outcome = await client.grant({ orderId: order.orderId, sku, kind, source: 'recovery' })
       if (!outcome.granted) {

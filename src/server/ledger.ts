@@ -90,7 +90,11 @@ export interface GrantLedger {
    * with `ON CONFLICT DO NOTHING`, so a concurrent request for the same order (from any process)
    * waits for the first one's transaction and then sees its row. If `onGrant` throws, nothing is written.
    */
-  grant(grant: NewGrant, onGrant?: (record: GrantRecord, tx: GrantTransaction) => Promise<void> | void, options?: GrantOptions): Promise<GrantResult>
+  grant(
+    grant: NewGrant,
+    onGrant?: (record: GrantRecord, tx: GrantTransaction) => Promise<void> | void,
+    options?: GrantOptions,
+  ): Promise<GrantResult>
   /** Every order of a user, newest grant first. */
   ordersOf(userId: string): Promise<GrantRecord[]>
   /** Runs `fn` in a transaction of the ledger's database. */

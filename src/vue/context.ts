@@ -58,6 +58,8 @@ export interface TossIapContext {
   reportError: ListenerErrorReporter
   /** The plugin's scope: what it starts stops when the app unmounts. Absent on the server. */
   scope?: EffectScope
+  /** Aborted when the app unmounts: a recovery under way starts no new grant after that. */
+  unmounted: AbortSignal
 }
 
 export const TOSS_IAP_KEY: InjectionKey<TossIapContext> = Symbol(process.env.NODE_ENV !== 'production' ? 'vue-toss-iap' : '')

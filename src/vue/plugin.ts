@@ -76,8 +76,11 @@ export function createTossIap(options: TossIapOptions): Plugin {
       const bridgeCalls = createListeners<BridgeCallEvent>('onBridgeCall', reporter)
       const revoked = createListeners<RevokedEvent>('an onRevoked listener', reporter)
       if (options.onRevoked) revoked.add(options.onRevoked)
+      const lifetime = new AbortController()
+      app.onUnmount(() => lifetime.abort())
       const ctx: TossIapContext = {
         reportError,
+        unmounted: lifetime.signal,
         recovery,
         entitlements,
         grantSettled,

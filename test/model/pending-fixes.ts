@@ -22,7 +22,7 @@
  *   its queue, the next app grants and completes the order, Toss refunds it, then the old run
  *   grants it again: a grant for a refunded order. Only grants of refunded orders are exempt.
  */
-export const PENDING_FIXES: ReadonlySet<Finding> = new Set<Finding>(process.env.IAP_CHECK_ALL ? [] : ['stale-recovery-listing'])
+export const PENDING_FIXES: ReadonlySet<Finding> = new Set<Finding>(process.env.IAP_CHECK_ALL ? [] : []) // none open: every finding's fix is on main
 
 export type Finding =
   | 'listener-isolation'

@@ -276,7 +276,9 @@ describe('an onGrant that never finishes', () => {
       onError: () => {},
     })
     const orderId = paidOrder()
-    const response = await handler(new Request(ENDPOINT, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(order(orderId)) }))
+    const response = await handler(
+      new Request(ENDPOINT, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(order(orderId)) }),
+    )
     await expectError(response, 500, 'GRANT_FAILED', true)
     expect(await ledger.find(orderId)).toBeNull()
     expect((await post(order(orderId))).status).toBe(200)

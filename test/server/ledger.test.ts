@@ -2,7 +2,14 @@ import { rmSync } from 'node:fs'
 import { PGlite } from '@electric-sql/pglite'
 import pg from 'pg'
 import { describe, expect, it } from 'vitest'
-import { createGrantLedger, GrantTimeoutError, type GrantLedger, type NewGrant, type PgPoolLike, type PGliteLike } from '../../src/server/index.ts'
+import {
+  createGrantLedger,
+  GrantTimeoutError,
+  type GrantLedger,
+  type NewGrant,
+  type PgPoolLike,
+  type PGliteLike,
+} from '../../src/server/index.ts'
 import { PG_URL } from './pg.ts'
 import { openPGlite } from './pglite.ts'
 
@@ -84,7 +91,10 @@ function suite(name: string, open: () => Promise<{ db: PGliteLike | PgPoolLike; 
       await expect(stuck).rejects.toBeInstanceOf(GrantTimeoutError)
       expect(await ledger.find(id)).toBeNull()
       expect(await products(id)).toBe(0)
-      const next = await ledger.grant(grant(id), async (record, tx) => void (await tx.query('INSERT INTO test_products (order_id) VALUES ($1)', [record.orderId])))
+      const next = await ledger.grant(
+        grant(id),
+        async (record, tx) => void (await tx.query('INSERT INTO test_products (order_id) VALUES ($1)', [record.orderId])),
+      )
       expect(next.created).toBe(true)
       expect(await products(id)).toBe(1)
     })

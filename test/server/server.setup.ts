@@ -31,7 +31,9 @@ export default async function setup(project: TestProject) {
  * beside it and renamed into place, so a run killed halfway never leaves half a template).
  */
 async function pgliteTemplate(): Promise<string> {
-  const { version } = JSON.parse(readFileSync(join(process.cwd(), 'node_modules/@electric-sql/pglite/package.json'), 'utf8')) as { version: string }
+  const { version } = JSON.parse(readFileSync(join(process.cwd(), 'node_modules/@electric-sql/pglite/package.json'), 'utf8')) as {
+    version: string
+  }
   const cache = join(process.cwd(), 'node_modules', '.cache', 'vue-toss-iap-test')
   const template = join(cache, `pglite-${version}`)
   if (existsSync(join(template, 'PG_VERSION'))) return template

@@ -49,6 +49,7 @@ export function createRecoveryState(client: IapClient, ctx: TossIapContext, deps
       return recoverPendingOrders(client, {
         concurrency: ctx.recovery.concurrency,
         reportError: ctx.reportError,
+        signal: ctx.unmounted,
         describe,
         onStep(step) {
           const { orderId } = step.order
