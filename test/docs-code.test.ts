@@ -32,22 +32,26 @@ function blocks(file: string): Block[] {
     const start = i
     const body: string[] = []
     while (++i < lines.length && lines[i] !== '```') body.push(lines[i]!)
-    found.push({ file, line: start + 1, lang: open[1] as 'ts' | 'vue', flags: open[2]!.trim().split(/\s+/).filter(Boolean), code: body.join('\n') })
+    found.push({
+      file,
+      line: start + 1,
+      lang: open[1] as 'ts' | 'vue',
+      flags: open[2]!.trim().split(/\s+/).filter(Boolean),
+      code: body.join('\n'),
+    })
   }
   return found
 }
 
 const all = [...README_FILES.flatMap(blocks), ...DOC_FILES.flatMap(blocks)]
 const skipped = all.filter((b) => b.flags.includes('pending-api') || b.flags.includes('sketch'))
-const checked = all.filter(
-  (b) => !skipped.includes(b) && (README_FILES.includes(b.file) || /^import /m.test(b.code) || b.lang === 'vue'),
-)
+const checked = all.filter((b) => !skipped.includes(b) && (README_FILES.includes(b.file) || /^import /m.test(b.code) || b.lang === 'vue'))
 
 const dir = mkdtempSync(join(process.cwd(), '.docs-code-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
 describe('code blocks in the docs', () => {
-  it('finds the READMEs\' blocks', () => {
+  it("finds the READMEs' blocks", () => {
     expect(checked.filter((b) => b.file === 'README.md').length).toBeGreaterThanOrEqual(2)
   })
 
@@ -55,8 +59,9 @@ describe('code blocks in the docs', () => {
     // Names an example imports from the app itself.
     const stubs: Record<string, string> = {
       'App.vue': '<template><main /></template>\n',
-      'BuyButton.vue': "<script setup lang=\"ts\">\nimport { usePurchase } from 'vue-toss-iap'\nconst { purchase } = usePurchase('gem-100')\n</script>\n<template><button @click=\"purchase()\">Buy</button></template>\n",
-      'auth.ts': 'export async function getToken(): Promise<string> {\n  return \'token\'\n}\n',
+      'BuyButton.vue':
+        '<script setup lang="ts">\nimport { usePurchase } from \'vue-toss-iap\'\nconst { purchase } = usePurchase(\'gem-100\')\n</script>\n<template><button @click="purchase()">Buy</button></template>\n',
+      'auth.ts': "export async function getToken(): Promise<string> {\n  return 'token'\n}\n",
       'env.d.ts': '/// <reference types="vite/client" />\n',
     }
     const root = process.cwd()
