@@ -16,8 +16,21 @@ export default defineConfig({
           environment: 'happy-dom',
           setupFiles: ['test/setup.ts'],
           include: ['test/**/*.test.ts'],
-          exclude: ['test/browser/**', 'test/e2e/**'],
-          typecheck: { enabled: true, include: ['test/**/*.test-d.ts'], tsconfig: './tsconfig.json' },
+          exclude: ['test/browser/**', 'test/e2e/**', 'test/server/**'],
+          // The type tests (test/**/*.test-d.ts) are checked by `npm run typecheck` with the whole
+          // project; a second type-check here only cost time.
+        },
+      },
+      {
+        extends: true,
+        test: {
+          // The server half on Node: real TLS, PGlite, and PostgreSQL when there is one.
+          name: 'server',
+          environment: 'node',
+          include: ['test/server/**/*.test.ts'],
+          globalSetup: ['test/server/server.setup.ts'],
+          testTimeout: 30_000,
+          hookTimeout: 60_000,
         },
       },
       {

@@ -4,7 +4,10 @@ export type { IapErrorCode, TossErrorCode } from './core/errors.js'
 export { detectEnvironment, detectCapabilities, MIN_VERSIONS } from './core/environment.js'
 export type { IapCapabilities, IapCapability, IapEnvironment, IapEnvironmentKind } from './core/environment.js'
 export { createIapClient, DEFAULT_TIMEOUTS } from './core/client.js'
-export type { IapClient, IapClientOptions, IapTimeouts } from './core/client.js'
+export type { BridgeCallEvent, IapClient, IapClientOptions, IapTimeouts } from './core/client.js'
+export { getOrderHistory } from './core/history.js'
+export { getSubscriptionInfo } from './core/subscriptions.js'
+export type { ListenerErrorReporter } from './core/listeners.js'
 export type { PurchaseRequest, PurchaseResult } from './core/purchase.js'
 export type { GrantOutcome } from './core/grants.js'
 export { recoverPendingOrders, DEFAULT_RECOVERY_CONCURRENCY } from './core/recovery.js'
@@ -12,6 +15,7 @@ export type { RecoveryOptions, RecoveryReport, RecoveryStep } from './core/recov
 export type {
   GrantFn,
   GrantOrder,
+  GrantOrderKind,
   HistoryOrder,
   IapOffer,
   IapProduct,
@@ -24,7 +28,9 @@ export type {
   SubscriptionStatus,
 } from './core/types.js'
 export { grantViaEndpoint } from './core/grantViaEndpoint.js'
-export type { GrantViaEndpointOptions } from './core/grantViaEndpoint.js'
+export type { EndpointHeaders, EndpointOptions, GrantViaEndpointOptions } from './core/grantViaEndpoint.js'
+export { entitlementsViaEndpoint } from './core/entitlementsViaEndpoint.js'
+export type { EntitlementsViaEndpointOptions } from './core/entitlementsViaEndpoint.js'
 
 // Vue
 export { createTossIap, DEFAULT_RECOVERY } from './vue/plugin.js'
@@ -32,7 +38,6 @@ export type { TossIapOptions } from './vue/plugin.js'
 export type { EntitlementSettings, RecoverySettings } from './vue/context.js'
 export { useIapStore } from './vue/store.js'
 export type {
-  HistoryState,
   IapOrder,
   IapOrderEvent,
   IapStore,
@@ -43,6 +48,8 @@ export type {
   PurchaseStatus,
   RecoveryState,
 } from './vue/store.js'
+export { useOrderHistoryStore } from './vue/historyStore.js'
+export type { HistoryState, OrderHistoryStore } from './vue/historyStore.js'
 export { useEntitlementStore } from './vue/entitlementStore.js'
 export type { EntitlementStore, RevokedEvent, SubscriptionRecord } from './vue/entitlementStore.js'
 export { usePurchase } from './vue/usePurchase.js'

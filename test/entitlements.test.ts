@@ -5,6 +5,7 @@ import {
   useEntitlement,
   useEntitlementStore,
   useOrderHistory,
+  useOrderHistoryStore,
   usePurchase,
   useSubscription,
   useSubscriptionPurchase,
@@ -269,16 +270,19 @@ describe('useOrderHistory', () => {
   })
 
   it('picks up an order completed while it is shown', async () => {
-    const { result, store } = mountWithIap(() => ({ history: useOrderHistory(), buy: usePurchase('gem-100') }), {
-      grant: server.grant,
-      recovery: { onInstall: false },
-      entitlements: { refreshOnInstall: false },
-    })
+    const { result } = mountWithIap(
+      () => ({ history: useOrderHistory(), historyStore: useOrderHistoryStore(), buy: usePurchase('gem-100') }),
+      {
+        grant: server.grant,
+        recovery: { onInstall: false },
+        entitlements: { refreshOnInstall: false },
+      },
+    )
     await flushPromises()
     expect(result.history.orders.value).toEqual([])
     const outcome = await result.buy.purchase()
     await vi.waitFor(() => expect(result.history.orders.value.map((o) => o.orderId)).toEqual([outcome.orderId]))
-    expect(store.history.status).toBe('success')
+    expect(result.historyStore.history.status).toBe('success')
   })
 
   it('shows refunds, and a refresh that fails keeps what was there', async () => {

@@ -293,6 +293,10 @@ describe('money rules', () => {
 
   it.each([
     ['an app too old for IAP', () => sim.configure({ appVersion: '5.200.0' }), 'UNSUPPORTED_APP_VERSION'],
+    // The purchase flow exists here, but getPendingOrders (Android) or completeProductGrant (iOS)
+    // does not: an order whose grant failed could never be recovered, so nothing is sold.
+    ['Android 5.233.x, which cannot recover', () => sim.configure({ appVersion: '5.233.9', os: 'android' }), 'UNSUPPORTED_APP_VERSION'],
+    ['iOS 5.230.x, which cannot recover', () => sim.configure({ appVersion: '5.230.5', os: 'ios' }), 'UNSUPPORTED_APP_VERSION'],
     ['a plain browser', () => sim.uninstall(), 'UNSUPPORTED_ENVIRONMENT'],
   ])('in %s, purchase() resolves with the reason and opens nothing', async (_, arrange, code) => {
     arrange()

@@ -14,6 +14,9 @@ describe('recovery on install', () => {
     const a = sim.addPaidOrder('gem-100')
     const b = sim.addPaidOrder('premium-monthly')
     const { store } = mountWithIap(() => null, { grant: server.grant })
+    expect(store.recovery.status).toBe('idle') // install and mount start nothing; recovery follows at once
+    expect(sim.callsTo('getPendingOrders')).toHaveLength(0)
+    await Promise.resolve()
     expect(store.recovery.status).toBe('running')
     const report = await store.whenReady()
     expect(report).toMatchObject({ completed: [a.orderId, b.orderId], pending: [], error: null })
@@ -30,8 +33,9 @@ describe('recovery on install', () => {
     const order = sim.addPaidOrder('remove-ads')
     const { store } = mountWithIap(() => null, { grant: server.grant })
     await store.whenReady()
-    // Only the orderId is known: the grant gets an empty sku and must look the order up by id.
-    expect(server.calls).toEqual([{ orderId: order.orderId, sku: '', kind: 'one-time', source: 'recovery' }])
+    // Only the orderId is known: the grant gets an empty sku and an unknown kind (never a guess),
+    // and must look the order up by id.
+    expect(server.calls).toEqual([{ orderId: order.orderId, sku: '', kind: 'unknown', source: 'recovery' }])
     expect(sim.order(order.orderId)!.completed).toBe(true)
   })
 
@@ -126,7 +130,7 @@ describe('recover()', () => {
 
 describe('recovery on return to the foreground', () => {
   it('runs when the page becomes visible after being hidden, at most once per 30 s', async () => {
-    vi.useFakeTimers({ toFake: ['Date', 'setTimeout', 'clearTimeout'] })
+    vi.useFakeTimers({ toFake: ['Date', 'performance', 'setTimeout', 'clearTimeout'] })
     const { store, result: owned } = mountWithIap(() => useEntitlementStore(), { grant: server.grant })
     await store.whenReady()
     expect(sim.callsTo('getPendingOrders')).toHaveLength(1)

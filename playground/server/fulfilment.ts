@@ -1,15 +1,28 @@
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { mkdirSync } from 'node:fs'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { join } from 'node:path'
+import { PGlite } from '@electric-sql/pglite'
 import type { Connect, Plugin } from 'vite'
+import type { SimOrder } from 'vue-toss-iap/testing'
+import {
+  createEntitlementsHandler,
+  createFulfilmentHandler,
+  createGrantLedger,
+  createTossPartnerClient,
+  toNodeListener,
+  type GrantLedger,
+} from '../../src/server/index.ts'
+import { DEFAULT_PRODUCTS } from '../../src/testing/catalogue.ts'
+import { fromSimulatorOrder, startFakeTossPartnerApi, type FakeTossOrder, type FakeTossPartnerApi } from '../../src/testing/server.ts'
 
 /**
- * The playground's "app server": `POST /api/iap/fulfill` grants idempotently on `orderId` and keeps
- * its ledger on disk, so a reload (or a killed app) never grants twice. A switch makes it fail, to
- * show orders waiting for recovery.
- *
- * A real server would also confirm the order with Toss's order-status API before granting (see the
- * README); the playground has no Toss to ask.
+ * The playground's three parties in one dev server:
+ * - the page, with the simulated Toss host in it, which mirrors its order ledger here
+ *   (`POST /api/toss/orders`, dev only), because the real Toss knows every order it took payment for;
+ * - a fake Toss partner API (real mutual TLS on 127.0.0.1) that answers order-status from that mirror;
+ * - the app server: `vue-toss-iap/server`'s fulfilment handler on PGlite on disk, which verifies each
+ *   order with the fake Toss before it grants it, once. `GET /api/iap/ledger` shows its ledger and
+ *   the order-status calls it made; a switch makes it fail, to show orders waiting for recovery.
  */
 export interface GrantRow {
   orderId: string
@@ -18,44 +31,121 @@ export interface GrantRow {
   subscriptionId?: string
   source: string
   grantedAt: string
-  /** How many requests asked for this order (more than one is fine: only the first grants). */
+  tossStatus: string
+  /** How many requests were answered "granted" for this order (more than one is fine: only the first grants). */
   requests: number
 }
 
-interface Ledger {
-  grants: Record<string, GrantRow>
-  failing: boolean
-}
+/** The playground has no login: one user, whose Toss user key the fake API accepts for every order. */
+const USER = { userId: 'playground-user', userKey: 'playground-user-key' }
 
-export function createLedger(dataDir: string) {
-  const file = join(dataDir, 'ledger.json')
-  const read = (): Ledger => {
-    try {
-      return JSON.parse(readFileSync(file, 'utf8')) as Ledger
-    } catch {
-      return { grants: {}, failing: false }
-    }
+const rank = (o: SimOrder) => (o.refunded ? 3 : o.completed ? 2 : o.paid ? 1 : 0)
+
+function createAppServer(dataDir: string) {
+  const mirror = new Map<string, SimOrder>()
+  const waiters = new Set<() => void>()
+  const granted = new Map<string, number>()
+  let failing = false
+
+  // The page may mirror an order a moment after it asks for its grant: a Toss that has not seen
+  // the order yet. Wait for it a little, as a real lookup would simply be later.
+  async function lookup(orderId: string): Promise<FakeTossOrder | undefined> {
+    for (let waited = 0; !mirror.has(orderId) && waited < 3000; waited += 100)
+      await new Promise<void>((resolve) => {
+        const done = () => (waiters.delete(done), resolve())
+        waiters.add(done)
+        setTimeout(done, 100)
+      })
+    const order = mirror.get(orderId)
+    return order && fromSimulatorOrder(order)
   }
-  const write = (ledger: Ledger) => {
+
+  const ready = (async () => {
     mkdirSync(dataDir, { recursive: true })
-    writeFileSync(`${file}.tmp`, JSON.stringify(ledger, null, 2))
-    renameSync(`${file}.tmp`, file) // atomic: a crash never leaves half a ledger
+    const api = await startFakeTossPartnerApi({ orders: lookup })
+    const toss = createTossPartnerClient({ ...api.clientOptions(), retry: { attempts: 2, baseDelayMs: 100 } })
+    const db = new PGlite(join(dataDir, 'ledger'))
+    const ledger = await createGrantLedger(db)
+    const fulfil = createFulfilmentHandler({ toss, ledger, authenticate: () => USER })
+    const entitlements = createEntitlementsHandler({
+      ledger,
+      authenticate: () => USER,
+      products: Object.fromEntries(DEFAULT_PRODUCTS.map((p) => [p.sku, p.type])),
+    })
+    return { api, toss, db, ledger, fulfil, entitlements }
+  })()
+
+  async function grant(request: Request): Promise<Response> {
+    const { fulfil } = await ready
+    if (failing)
+      return Response.json(
+        { error: { code: 'PLAYGROUND_FAILING', message: 'the fulfilment server is switched to fail', retryable: true } },
+        { status: 503 },
+      )
+    const orderId = ((await request.clone().json().catch(() => null)) as { orderId?: unknown } | null)?.orderId
+    const response = await fulfil(request)
+    if (response.status === 200 && typeof orderId === 'string') granted.set(orderId, (granted.get(orderId) ?? 0) + 1)
+    return response
   }
-  return { read, write }
+
+  async function ledgerView(ledger: GrantLedger, api: FakeTossPartnerApi) {
+    const grants: Record<string, GrantRow> = {}
+    for (const r of await ledger.ordersOf(USER.userId))
+      grants[r.orderId] = {
+        orderId: r.orderId,
+        sku: r.sku,
+        kind: r.kind,
+        ...(r.subscriptionId !== null && { subscriptionId: r.subscriptionId }),
+        source: r.source ?? '',
+        grantedAt: r.grantedAt.toISOString(),
+        tossStatus: r.tossStatus,
+        requests: granted.get(r.orderId) ?? 0,
+      }
+    return { grants, failing, toss: { requests: api.requests.length, recent: api.requests.slice(-20) } }
+  }
+
+  function mirrorOrders(saved: unknown) {
+    const orders = (saved as { orders?: unknown } | null)?.orders
+    if (!Array.isArray(orders)) return
+    for (const o of orders as SimOrder[]) {
+      if (typeof o?.orderId !== 'string') continue
+      const known = mirror.get(o.orderId)
+      // Mirror posts may arrive out of order; an order only ever moves forward.
+      if (!known || rank(o) >= rank(known)) mirror.set(o.orderId, o)
+    }
+    for (const wake of [...waiters]) wake()
+  }
+
+  async function reset() {
+    const { ledger } = await ready
+    await ledger.transaction((tx) => tx.query('DELETE FROM toss_iap_grants'))
+    granted.clear()
+    mirror.clear()
+    failing = false
+  }
+
+  async function close() {
+    const { api, toss, db } = await ready
+    toss.close()
+    await api.close()
+    await db.close()
+  }
+
+  return { ready, grant, ledgerView, mirrorOrders, reset, close, setFailing: (value: boolean) => void (failing = value) }
 }
 
-function body(req: IncomingMessage): Promise<unknown> {
-  return new Promise((resolve, reject) => {
+function readBody(req: IncomingMessage): Promise<unknown> {
+  return new Promise((resolve) => {
     let text = ''
     req.on('data', (chunk) => (text += chunk))
     req.on('end', () => {
       try {
         resolve(text ? JSON.parse(text) : null)
-      } catch (error) {
-        reject(error)
+      } catch {
+        resolve(null)
       }
     })
-    req.on('error', reject)
+    req.on('error', () => resolve(null))
   })
 }
 
@@ -65,55 +155,52 @@ const json = (res: ServerResponse, status: number, value: unknown) => {
   res.end(JSON.stringify(value))
 }
 
-export function fulfilmentHandler(dataDir: string): Connect.NextHandleFunction {
-  const ledger = createLedger(dataDir)
-  return (req, res, next) => {
+export function fulfilmentHandler(dataDir: string): { middleware: Connect.NextHandleFunction; close: () => Promise<void> } {
+  const app = createAppServer(dataDir)
+  const fulfil = toNodeListener((request) => app.grant(request))
+  const entitlements = toNodeListener(async (request) => (await app.ready).entitlements(request))
+  const middleware: Connect.NextHandleFunction = (req, res, next) => {
     const url = req.url?.split('?')[0]
-    if (!url?.startsWith('/api/iap/')) return next()
+    if (!url?.startsWith('/api/iap/') && !url?.startsWith('/api/toss/')) return next()
+    if (url === '/api/iap/fulfill') return fulfil(req, res)
+    if (url === '/api/iap/entitlements') return entitlements(req, res)
     void (async () => {
-      if (req.method === 'POST' && url === '/api/iap/fulfill') {
-        const order = (await body(req).catch(() => null)) as Partial<GrantRow> | null
-        if (!order || typeof order.orderId !== 'string' || !order.orderId)
-          return json(res, 400, { ok: false, error: 'orderId is required' })
-        const state = ledger.read()
-        if (state.failing) return json(res, 503, { ok: false, error: 'the fulfilment server is switched to fail' })
-        const existing = state.grants[order.orderId]
-        // Idempotent on orderId: a repeat request succeeds without granting again.
-        state.grants[order.orderId] = existing
-          ? { ...existing, requests: existing.requests + 1 }
-          : {
-              orderId: order.orderId,
-              sku: String(order.sku ?? ''),
-              kind: String(order.kind ?? 'one-time'),
-              ...(typeof order.subscriptionId === 'string' && { subscriptionId: order.subscriptionId }),
-              source: String(order.source ?? ''),
-              grantedAt: new Date().toISOString(),
-              requests: 1,
-            }
-        ledger.write(state)
-        return json(res, 200, { ok: true, granted: !existing })
-      }
-      if (req.method === 'GET' && url === '/api/iap/ledger') return json(res, 200, ledger.read())
-      if (req.method === 'POST' && url === '/api/iap/failing') {
-        const { failing } = ((await body(req).catch(() => null)) ?? {}) as { failing?: unknown }
-        const state = ledger.read()
-        state.failing = failing === true
-        ledger.write(state)
-        return json(res, 200, state)
-      }
-      if (req.method === 'POST' && url === '/api/iap/reset') {
-        ledger.write({ grants: {}, failing: false })
+      if (req.method === 'POST' && url === '/api/toss/orders') {
+        app.mirrorOrders(await readBody(req))
         return json(res, 200, { ok: true })
       }
-      json(res, 404, { ok: false })
-    })().catch((error: unknown) => json(res, 500, { ok: false, error: String(error) }))
+      if (req.method === 'GET' && url === '/api/iap/ledger') {
+        const { ledger, api } = await app.ready
+        return json(res, 200, await app.ledgerView(ledger, api))
+      }
+      if (req.method === 'POST' && url === '/api/iap/failing') {
+        const { failing } = ((await readBody(req)) ?? {}) as { failing?: unknown }
+        app.setFailing(failing === true)
+        const { ledger, api } = await app.ready
+        return json(res, 200, await app.ledgerView(ledger, api))
+      }
+      if (req.method === 'POST' && url === '/api/iap/reset') {
+        await app.reset()
+        return json(res, 200, { ok: true })
+      }
+      json(res, 404, { error: { code: 'NOT_FOUND', message: 'no such playground endpoint' } })
+    })().catch((error: unknown) => json(res, 500, { error: { code: 'INTERNAL', message: String(error) } }))
   }
+  return { middleware, close: app.close }
 }
 
 export function fulfilmentEndpoint({ dataDir }: { dataDir: string }): Plugin {
+  let close: (() => Promise<void>) | undefined
+  const use = (server: { middlewares: Connect.Server; httpServer: { once(event: 'close', cb: () => void): unknown } | null }) => {
+    const handler = fulfilmentHandler(dataDir)
+    close = handler.close
+    server.middlewares.use(handler.middleware)
+    server.httpServer?.once('close', () => void handler.close().catch(() => {}))
+  }
   return {
     name: 'vue-toss-iap:fulfilment-endpoint',
-    configureServer: (server) => void server.middlewares.use(fulfilmentHandler(dataDir)),
-    configurePreviewServer: (server) => void server.middlewares.use(fulfilmentHandler(dataDir)),
+    configureServer: (server) => use(server),
+    configurePreviewServer: (server) => use(server),
+    buildEnd: () => void close?.(),
   }
 }

@@ -26,12 +26,33 @@ function catalogue(): IapProduct[] {
   ]
 }
 
+/**
+ * The real Toss knows every order it took payment for; the playground's fake Toss partner API runs
+ * in the dev server, so each save of the simulated host's ledger is mirrored there as well.
+ */
+function mirroredToDevServer(storage: Storage): Pick<Storage, 'getItem' | 'setItem'> {
+  const mirror = (value: string | null) => {
+    if (value) void fetch('/api/toss/orders', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: value }).catch(() => {})
+  }
+  return {
+    getItem: (key) => {
+      const value = storage.getItem(key)
+      mirror(value)
+      return value
+    },
+    setItem: (key, value) => {
+      storage.setItem(key, value)
+      mirror(value)
+    },
+  }
+}
+
 export function setupSimulator(app: App) {
   const sim = installTossSimulator({
     ...loadSettings(),
     products: catalogue(),
     // Toss keeps its orders when the mini-app is closed; so does the simulated host.
-    persist: { storage: localStorage, key: 'playground:toss-ledger' },
+    persist: { storage: mirroredToDevServer(localStorage), key: 'playground:toss-ledger' },
     // "Close the app after paying": the page goes away, as if the user killed the app.
     onAppClose: () => setTimeout(() => location.reload(), 300),
   })

@@ -1,5 +1,6 @@
 import type { GraniteEmitter } from './environment.js'
-import { IapError, toIapError } from './errors.js'
+import { toIapError } from './errors.js'
+import { timeoutError, withTimeout } from './timing.js'
 
 type Off = () => void
 
@@ -12,10 +13,21 @@ export interface ListenerCapture {
   releaseOnAnswer(): void
 }
 
+type Callback = (payload: unknown) => void
+/** Puts a guard around a callback the SDK registers (see `captureListeners`). */
+export type CallbackGuard = (callback: Callback, event: string) => Callback
+
+interface Sink {
+  match(event: string): boolean
+  record(event: string, off: Off): void
+  guard?: CallbackGuard
+}
+
 interface Tap {
   original: GraniteEmitter['on']
-  sinks: Set<(event: string, off: Off) => void>
+  sinks: Set<Sink>
 }
+
 const taps = new WeakMap<GraniteEmitter, Tap>()
 
 /**
@@ -30,7 +42,7 @@ const taps = new WeakMap<GraniteEmitter, Tap>()
  * capture waiting to be released holds on to nothing of the page. An emitter without the table
  * falls back to the SDK's own removers.
  */
-export function captureListeners(match: (event: string) => boolean = () => true): ListenerCapture {
+export function captureListeners(match: (event: string) => boolean = () => true, guard?: CallbackGuard): ListenerCapture {
   const names: string[] = []
   const offs: Off[] = []
   const emitter = typeof window === 'undefined' ? undefined : window.__GRANITE_NATIVE_EMITTER
@@ -40,18 +52,24 @@ export function captureListeners(match: (event: string) => boolean = () => true)
   if (!tap) {
     const created: Tap = { original: emitter.on, sinks: new Set() }
     emitter.on = function (this: unknown, event, callback) {
-      const off = created.original.call(this, event, callback)
-      for (const sink of created.sinks) sink(event, off)
+      let guarded = callback
+      for (const sink of created.sinks) if (sink.guard && sink.match(event)) guarded = sink.guard(guarded, event)
+      const off = created.original.call(this, event, guarded)
+      for (const sink of created.sinks) sink.record(event, off)
       return off
     }
     taps.set(emitter, created)
     tap = created
   }
   const active = tap
-  const sink = (event: string, off: Off) => {
-    if (!match(event)) return
-    names.push(event)
-    if (!table) offs.push(off)
+  const sink: Sink = {
+    match,
+    record(event, off) {
+      if (!match(event)) return
+      names.push(event)
+      if (!table) offs.push(off)
+    },
+    guard,
   }
   active.sinks.add(sink)
   const stop = () => {
@@ -91,22 +109,15 @@ export function callWithTimeout<T>(name: string, call: () => Promise<T>, timeout
   } finally {
     capture.stop()
   }
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => {
+  const answered = pending.then(
+    (value) => (capture.release(), value),
+    (error: unknown) => {
       capture.release()
-      reject(new IapError('TIMEOUT', `${name} got no answer from Toss within ${timeout} ms`))
-    }, timeout)
-    pending.then(
-      (value) => {
-        clearTimeout(timer)
-        capture.release()
-        resolve(value)
-      },
-      (error: unknown) => {
-        clearTimeout(timer)
-        capture.release()
-        reject(toIapError(error, { during: name }))
-      },
-    )
+      throw toIapError(error, { during: name })
+    },
+  )
+  return withTimeout(answered, timeout, () => {
+    capture.release()
+    throw timeoutError(`${name} (Toss)`, timeout)
   })
 }

@@ -1,22 +1,22 @@
 import { IAP } from '@apps-in-toss/web-framework'
 import { callWithTimeout } from './bridge.js'
-import { assertCapability, detectCapabilities, detectEnvironment, type IapCapabilities, type IapEnvironment } from './environment.js'
-import { IapError, requireText, toIapError } from './errors.js'
+import {
+  assertCapability,
+  detectCapabilities,
+  detectEnvironment,
+  type IapCapabilities,
+  type IapCapability,
+  type IapEnvironment,
+} from './environment.js'
+import { IapError, requireOrderId, toIapError } from './errors.js'
 import { createGrantRegistry, type GrantOutcome, type GrantRegistry } from './grants.js'
-import { normalizeHistory, normalizePendingOrders, normalizeProducts, normalizeSubscription } from './normalize.js'
+import { notify, reportToConsole, type ListenerErrorReporter } from './listeners.js'
+import { normalizePendingOrders, normalizeProducts } from './normalize.js'
 import { runPurchase, type PurchaseRequest, type PurchaseResult } from './purchase.js'
-import type { GrantFn, GrantOrder, IapProduct, OrderHistoryPage, PendingOrder, SubscriptionInfo } from './types.js'
+import { DEFAULT_TIMEOUTS, monotonicNow, type IapTimeouts } from './timing.js'
+import type { GrantFn, GrantOrder, IapProduct, PendingOrder } from './types.js'
 
-export interface IapTimeouts {
-  /** Every bridge call (products, pending orders, complete, history, subscription info). Default 15 s. */
-  call: number
-  /** The app's `grant`; past it Toss is told `false` and the order waits for recovery. Default 25 s, under Toss's 30 s. */
-  grant: number
-  /** How long the Toss payment sheet may stay up without an answer. Default 5 min. */
-  purchase: number
-}
-
-export const DEFAULT_TIMEOUTS: IapTimeouts = { call: 15_000, grant: 25_000, purchase: 300_000 }
+export { DEFAULT_TIMEOUTS, monotonicNow, type IapTimeouts }
 
 export interface IapClientOptions {
   /** The app's server fulfilment. */
@@ -26,6 +26,11 @@ export interface IapClientOptions {
   onGrantSettled?: (order: GrantOrder, outcome: GrantOutcome) => void
   /** Sees every bridge call start and end (the devtools timeline listens here). */
   onBridgeCall?: (event: BridgeCallEvent) => void
+  /**
+   * Where an error thrown by a listener (the two above, a purchase's `onPurchased`) is reported.
+   * Listeners never change what happens to money. Default: the console.
+   */
+  reportError?: ListenerErrorReporter
 }
 
 /** One IAP bridge call (or purchase flow), as it starts and as it ends. */
@@ -54,9 +59,18 @@ export interface IapClient {
   completeProductGrant(orderId: string): Promise<boolean>
   /** `completeProductGrant` that never rejects: whether Toss confirmed, and why not when it did not. */
   tryComplete(orderId: string): Promise<{ confirmed: boolean; error: IapError | null }>
-  getOrderHistory(options?: { key?: string | null }): Promise<OrderHistoryPage>
-  /** `null` when the host does not know the subscription (it answered `{}`). */
-  getSubscriptionInfo(orderId: string): Promise<SubscriptionInfo | null>
+  /**
+   * One bridge call as every call of the client runs: the capability checked first, a timeout,
+   * `read` normalising the answer (a throw there is `INVALID_RESPONSE`), `onBridgeCall` told.
+   * `getOrderHistory` and `getSubscriptionInfo` are built on it, in modules of their own.
+   */
+  request<T>(
+    capability: IapCapability,
+    name: string,
+    run: () => Promise<unknown>,
+    read: (answer: unknown) => T,
+    detail?: string,
+  ): Promise<T>
   /** Runs one purchase; never rejects. */
   purchase(request: PurchaseRequest): Promise<PurchaseResult>
   /** Grants one order through the registry: at most once at a time, never again after `true`. */
@@ -71,26 +85,35 @@ export function createIapClient(options: IapClientOptions): IapClient {
   for (const [name, ms] of Object.entries(timeouts)) {
     if (typeof ms !== 'number' || !(ms > 0)) throw new IapError('INVALID_ARGUMENT', `timeouts.${name} must be a positive number of ms`)
   }
-  const grants = createGrantRegistry(options.grant, options.onGrantSettled)
+  const report = options.reportError ?? reportToConsole
+  const grants = createGrantRegistry(options.grant, options.onGrantSettled, report)
 
-  const observe = options.onBridgeCall ?? (() => {})
+  const observe = (event: BridgeCallEvent) => notify(options.onBridgeCall, [event], 'onBridgeCall', report)
   async function call<T>(
-    capability: Parameters<typeof assertCapability>[0],
+    capability: IapCapability,
     name: string,
     run: () => Promise<unknown>,
     read: (v: unknown) => T,
     detail?: string,
   ): Promise<T> {
-    const started = Date.now()
+    const started = monotonicNow()
     observe({ name, phase: 'start', detail })
     try {
       assertCapability(capability)
-      const value = read(await callWithTimeout(name, run, timeouts.call))
-      observe({ name, phase: 'success', detail, durationMs: Date.now() - started })
+      const answer = await callWithTimeout(name, run, timeouts.call)
+      let value: T
+      try {
+        value = read(answer)
+      } catch (error) {
+        throw error instanceof IapError
+          ? error
+          : new IapError('INVALID_RESPONSE', `${name} answered something unreadable`, { cause: error })
+      }
+      observe({ name, phase: 'success', detail, durationMs: monotonicNow() - started })
       return value
     } catch (error) {
       const iapError = toIapError(error, { during: name })
-      observe({ name, phase: 'error', detail, durationMs: Date.now() - started, error: iapError })
+      observe({ name, phase: 'error', detail, durationMs: monotonicNow() - started, error: iapError })
       throw iapError
     }
   }
@@ -103,7 +126,7 @@ export function createIapClient(options: IapClientOptions): IapClient {
     getProducts: () => call('products', 'getProductItemList', () => IAP.getProductItemList(), normalizeProducts),
     getPendingOrders: () => call('pendingOrders', 'getPendingOrders', () => IAP.getPendingOrders(), normalizePendingOrders),
     async completeProductGrant(orderId) {
-      const id = requireText('orderId', orderId)
+      const id = requireOrderId(orderId)
       return call(
         'completeProductGrant',
         'completeProductGrant',
@@ -118,39 +141,18 @@ export function createIapClient(options: IapClientOptions): IapClient {
         (e: unknown) => ({ confirmed: false, error: toIapError(e, { orderId, during: 'completeProductGrant' }) }),
       )
     },
-    getOrderHistory(opts = {}) {
-      const key = opts.key ?? null
-      // The 2.10.8 types declare no argument, but hosts page with `{ key }` (the official sample does).
-      const fetchPage = IAP.getCompletedOrRefundedOrders as (args?: { key: string }) => Promise<unknown>
-      return call(
-        'orderHistory',
-        'getCompletedOrRefundedOrders',
-        () => (key ? fetchPage({ key }) : fetchPage()),
-        normalizeHistory,
-        key ?? undefined,
-      )
-    },
-    async getSubscriptionInfo(orderId) {
-      const id = requireText('orderId', orderId)
-      return call(
-        'subscriptions',
-        'getSubscriptionInfo',
-        () => IAP.getSubscriptionInfo({ params: { orderId: id } }),
-        normalizeSubscription,
-        id,
-      )
-    },
+    request: call,
     async purchase(request) {
       const name = request.kind === 'subscription' ? 'createSubscriptionPurchaseOrder' : 'createOneTimePurchaseOrder'
-      const started = Date.now()
+      const started = monotonicNow()
       observe({ name, phase: 'start', detail: request.sku })
-      const result = await runPurchase(request, { grants, timeouts })
+      const result = await runPurchase(request, { grants, timeouts, report })
       const ok = result.status === 'success'
       observe({
         name,
         phase: ok ? 'success' : 'error',
         detail: request.sku,
-        durationMs: Date.now() - started,
+        durationMs: monotonicNow() - started,
         ...(!ok && { error: result.error }),
       })
       return result

@@ -18,6 +18,14 @@ export interface Entitlement {
   updatedAt: number
 }
 
+/** An entitlement that went from active to inactive. Fires once per loss. */
+export interface RevokedEvent {
+  sku: string
+  reason: RevokeReason
+  previous: Entitlement
+  entitlement: Entitlement
+}
+
 export type RevokeReason = 'refunded' | 'expired' | 'revoked' | 'inaccessible' | 'server'
 
 /** What an app-supplied entitlement source answers, per sku. */

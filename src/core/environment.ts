@@ -14,8 +14,13 @@ export interface IapEnvironment {
 /** Each IAP capability and the Toss app versions that have it. */
 export const MIN_VERSIONS = {
   products: { android: '5.219.0', ios: '5.219.0' },
-  /** The purchase flow with `processProductGrant`; older apps ignore what the grant answers. */
-  purchase: { android: '5.231.1', ios: '5.230.0' },
+  /**
+   * Buying, which this package allows only where a failed grant can be recovered: the
+   * `processProductGrant` flow (Android 5.231.1, iOS 5.230.0; older apps ignore what the grant
+   * answers) together with `getPendingOrders` and `completeProductGrant`. Between those versions a
+   * purchase could start, but an order whose grant failed could never be finished in the app.
+   */
+  purchase: { android: '5.234.0', ios: '5.233.0' },
   completeProductGrant: { android: '5.233.0', ios: '5.233.0' },
   pendingOrders: { android: '5.234.0', ios: '5.231.0' },
   orderHistory: { android: '5.231.0', ios: '5.231.0' },

@@ -83,9 +83,19 @@ function findCode(text: string): IapErrorCode | undefined {
   return undefined
 }
 
+/** Reads `key` of `value`; a getter that throws, or a hostile proxy, reads as `undefined`. */
+function field(value: unknown, key: string): unknown {
+  try {
+    return (value as Record<string, unknown>)[key]
+  } catch {
+    return undefined
+  }
+}
+
 /**
  * Reads anything the SDK or a host may reject with (a 2.x `Error` with `code`, a bare `Error`, a
- * plain object, a string) into an `IapError`. Unknown shapes become `UNKNOWN`, never a crash.
+ * plain object, a string) into an `IapError`. Unknown shapes become `UNKNOWN`. It never throws,
+ * whatever the value does when read: a timeout waiting on it must still settle.
  */
 export function toIapError(error: unknown, context: IapErrorOptions & { during?: string } = {}): IapError {
   if (error instanceof IapError) return error
@@ -96,19 +106,49 @@ export function toIapError(error: unknown, context: IapErrorOptions & { during?:
   if (typeof error === 'string') {
     message = error
   } else if (error !== null && typeof error === 'object') {
-    rawCode = (error as { code?: unknown }).code
-    const m = (error as { message?: unknown }).message
+    rawCode = field(error, 'code')
+    const m = field(error, 'message')
     message = typeof m === 'string' ? m : ''
   }
   const code = (typeof rawCode === 'string' ? findCode(rawCode) : undefined) ?? (message ? findCode(message) : undefined) ?? 'UNKNOWN'
   const detail = message || (typeof rawCode === 'string' ? rawCode : '') || 'no details'
-  return new IapError(code, `Toss answered ${code}${during}: ${detail}`, options)
+  return new IapError(code, `Toss answered ${code}${during}: ${detail.slice(0, 500)}`, options)
 }
 
-/** Throws `INVALID_ARGUMENT` unless `value` is a non-empty string (an orderId, a sku). */
+/** A short, safe rendering of any value for an error message: never throws, never long. */
+export function describeValue(value: unknown): string {
+  try {
+    if (value === undefined) return 'undefined'
+    const text = JSON.stringify(value)
+    return (text === undefined ? String(value) : text).slice(0, 120)
+  } catch {
+    return Object.prototype.toString.call(value)
+  }
+}
+
+/** Throws `INVALID_ARGUMENT` unless `value` is a non-empty string (a sku, a key). */
 export function requireText(name: string, value: unknown): string {
   if (typeof value !== 'string' || value.trim() === '') {
-    throw new IapError('INVALID_ARGUMENT', `${name} must be a non-empty string, got ${JSON.stringify(value) ?? String(value)}`)
+    throw new IapError('INVALID_ARGUMENT', `${name} must be a non-empty string, got ${describeValue(value)}`)
   }
   return value
+}
+
+/** Toss's orderIds are UUIDs; this accepts any 1–200 characters without whitespace or control characters. */
+const ORDER_ID = /^[^\s\u0000-\u001f\u007f]{1,200}$/
+
+/**
+ * The one orderId check, applied wherever an orderId enters: a pending list, a `purchased` or
+ * `success` event, an app's call. Answers the id, or `null` for anything that could never be
+ * completed at Toss (`''`, `' '`, `'\n'`, a non-string, an absurdly long one).
+ */
+export function readOrderId(value: unknown): string | null {
+  return typeof value === 'string' && ORDER_ID.test(value) ? value : null
+}
+
+/** Throws `INVALID_ARGUMENT` unless `value` is a valid orderId (see `readOrderId`). */
+export function requireOrderId(value: unknown): string {
+  const id = readOrderId(value)
+  if (id === null) throw new IapError('INVALID_ARGUMENT', `orderId must be a non-empty string without spaces, got ${describeValue(value)}`)
+  return id
 }

@@ -1,28 +1,18 @@
-import { IapError } from './errors.js'
-import type {
-  HistoryOrder,
-  IapOffer,
-  IapProduct,
-  OrderHistoryPage,
-  PendingOrder,
-  ProductType,
-  PurchaseReceipt,
-  SubscriptionInfo,
-  SubscriptionStatus,
-} from './types.js'
+import { describeValue, IapError, readOrderId } from './errors.js'
+import type { IapOffer, IapProduct, PendingOrder, ProductType, PurchaseReceipt } from './types.js'
 
 // Old apps answer `undefined`, odd hosts `{}` or fields of the wrong type. Everything the bridge
-// answers passes through here, so nothing deeper has to guess.
+// answers passes through a normaliser (here, and beside the history and subscription calls), so
+// nothing deeper has to guess.
 
-type Obj = Record<string, unknown>
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v)
-const str = (v: unknown, fallback = ''): string => (typeof v === 'string' ? v : fallback)
-const strOrNull = (v: unknown): string | null => (typeof v === 'string' ? v : null)
-const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null)
+export type Obj = Record<string, unknown>
+export const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v)
+export const str = (v: unknown, fallback = ''): string => (typeof v === 'string' ? v : fallback)
+export const strOrNull = (v: unknown): string | null => (typeof v === 'string' ? v : null)
+export const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null)
 
-function invalid(call: string, value: unknown): IapError {
-  const shown = value === undefined ? 'undefined' : JSON.stringify(value)?.slice(0, 120)
-  return new IapError('INVALID_RESPONSE', `${call} answered ${shown}, which is not what Toss documents`)
+export function invalid(call: string, value: unknown): IapError {
+  return new IapError('INVALID_RESPONSE', `${call} answered ${describeValue(value)}, which is not what Toss documents`)
 }
 
 const PRODUCT_TYPES: ReadonlySet<string> = new Set(['CONSUMABLE', 'NON_CONSUMABLE', 'SUBSCRIPTION'])
@@ -59,54 +49,28 @@ export function normalizeProducts(value: unknown): IapProduct[] {
   return products
 }
 
-/** Accepts `orders` and the `orderIds` some iOS builds send; `{}` means none pending. */
+/**
+ * Accepts `orders` and the `orderIds` some iOS builds send; `{}` means none pending. An entry
+ * without a valid orderId (see `readOrderId`) is dropped: it could never be granted or completed.
+ */
 export function normalizePendingOrders(value: unknown): PendingOrder[] {
   if (!isObj(value)) throw invalid('getPendingOrders', value)
   const byId = new Map<string, PendingOrder>()
   if (Array.isArray(value.orders)) {
     for (const o of value.orders) {
-      if (isObj(o) && typeof o.orderId === 'string' && o.orderId) {
-        byId.set(o.orderId, { orderId: o.orderId, sku: str(o.sku), paymentCompletedDate: strOrNull(o.paymentCompletedDate) })
-      }
+      const orderId = isObj(o) ? readOrderId(o.orderId) : null
+      if (orderId)
+        byId.set(orderId, { orderId, sku: str((o as Obj).sku), paymentCompletedDate: strOrNull((o as Obj).paymentCompletedDate) })
     }
   }
   if (Array.isArray(value.orderIds)) {
-    for (const id of value.orderIds) {
-      if (typeof id === 'string' && id && !byId.has(id)) byId.set(id, { orderId: id, sku: '', paymentCompletedDate: null })
+    for (const raw of value.orderIds) {
+      const id = readOrderId(raw)
+      if (id && !byId.has(id)) byId.set(id, { orderId: id, sku: '', paymentCompletedDate: null })
     }
   }
   if (value.orders !== undefined && !Array.isArray(value.orders) && value.orderIds === undefined) throw invalid('getPendingOrders', value)
   return [...byId.values()]
-}
-
-export function normalizeHistory(value: unknown): OrderHistoryPage {
-  if (!isObj(value) || (value.orders !== undefined && !Array.isArray(value.orders))) throw invalid('getCompletedOrRefundedOrders', value)
-  const orders: HistoryOrder[] = []
-  for (const o of (value.orders as unknown[] | undefined) ?? []) {
-    if (isObj(o) && typeof o.orderId === 'string' && (o.status === 'COMPLETED' || o.status === 'REFUNDED')) {
-      orders.push({ orderId: o.orderId, sku: str(o.sku), status: o.status, date: str(o.date) })
-    }
-  }
-  const nextKey = typeof value.nextKey === 'string' && value.nextKey ? value.nextKey : null
-  // A page that says it has more but gives no key cannot be followed: treat it as the last.
-  return { orders, hasNext: value.hasNext === true && nextKey !== null, nextKey }
-}
-
-const SUB_STATUSES: ReadonlySet<string> = new Set(['ACTIVE', 'EXPIRED', 'IN_GRACE_PERIOD', 'ON_HOLD', 'PAUSED', 'REVOKED'])
-
-/** `null` when the host answered `{}` or nothing usable: the subscription is unknown, not active. */
-export function normalizeSubscription(value: unknown): SubscriptionInfo | null {
-  const sub = isObj(value) ? value.subscription : undefined
-  if (!isObj(sub)) return null
-  const status = str(sub.status)
-  return {
-    catalogId: num(sub.catalogId),
-    status: (SUB_STATUSES.has(status) ? status : 'UNKNOWN') as SubscriptionStatus,
-    expiresAt: strOrNull(sub.expiresAt),
-    isAutoRenew: sub.isAutoRenew === true,
-    gracePeriodExpiresAt: strOrNull(sub.gracePeriodExpiresAt),
-    isAccessible: sub.isAccessible === true,
-  }
 }
 
 export function normalizeReceipt(value: unknown, orderId: string): PurchaseReceipt {

@@ -1,10 +1,11 @@
 import { IAP } from '@apps-in-toss/web-framework'
 import { captureListeners, type ListenerCapture } from './bridge.js'
 import { assertCapability } from './environment.js'
-import { IapError, requireText, toIapError } from './errors.js'
+import { describeValue, IapError, readOrderId, requireText, toIapError } from './errors.js'
 import type { GrantOutcome, GrantRegistry } from './grants.js'
+import { notify, reportSafely, reportToConsole, type ListenerErrorReporter } from './listeners.js'
 import { normalizeReceipt } from './normalize.js'
-import type { IapTimeouts } from './client.js'
+import { timeoutError, type IapTimeouts } from './timing.js'
 import type { OrderKind, PurchaseReceipt } from './types.js'
 
 export interface PurchaseRequest {
@@ -14,9 +15,9 @@ export interface PurchaseRequest {
   offerId?: string | null
   /** Aborting closes the flow and removes its listeners; a payment already taken waits for recovery. */
   signal?: AbortSignal
-  /** Toss took payment and created this order; the grant starts now. */
+  /** Toss took payment and created this order; the grant starts now. A listener: what it throws is reported, never in the way. */
   onPurchased?: (order: { orderId: string; subscriptionId?: string }) => void
-  /** What this purchase told Toss about the grant (within the grant's time budget). */
+  /** What this purchase told Toss about the grant (within the grant's time budget). A listener, like `onPurchased`. */
   onGrantAnswer?: (orderId: string, outcome: GrantOutcome) => void
 }
 
@@ -24,7 +25,9 @@ export interface PurchaseRequest {
  * How one purchase ended.
  * - `success`: the app granted the order and Toss confirmed the payment; it still needs `completeProductGrant`.
  * - `canceled`: the user backed out (`USER_CANCELED`) or the app aborted before payment (`ABORTED`).
- * - `failed`: Toss refused or could not start the purchase; no order was created.
+ * - `failed`: Toss refused or could not start the purchase; no order was created. A `success` for an
+ *   order Toss never reported as paid (`purchased`) is `failed` with `INVALID_RESPONSE`: recovery
+ *   finds the order if Toss really took payment.
  * - `unfinished`: Toss took payment (`orderId`) but the flow did not end in success; `granted` says
  *   whether the app's grant answered `true`, `false`, or has not answered (`null`). Recovery finishes it.
  */
@@ -37,6 +40,7 @@ export type PurchaseResult =
 interface PurchaseContext {
   grants: GrantRegistry
   timeouts: IapTimeouts
+  report?: ListenerErrorReporter
 }
 
 const isGrantAnswer = (event: string) => event.startsWith('processProductGrant/')
@@ -60,7 +64,36 @@ function releaseLater(capture: ListenerCapture, ms: number) {
   setTimeout(() => capture.release(), ms)
 }
 
-export function runPurchase(request: PurchaseRequest, { grants, timeouts }: PurchaseContext): Promise<PurchaseResult> {
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null
+
+/**
+ * The SDK's own purchase handlers read what the host sends without checks, in an async function
+ * whose promise nobody awaits: a `null` event, or a `purchased` event without `data`, becomes an
+ * unhandled rejection the page cannot catch. Each payload is read here first, as JSON (what a
+ * real bridge carries); one the SDK could not read is reported and dropped, and the purchase ends
+ * by its timeout.
+ */
+function guardSheetCallback(callback: (payload: unknown) => void, event: string, report: ListenerErrorReporter) {
+  const drop = (error: unknown) => reportSafely(report, error, `the SDK's handler for ${event} (the host sent an unreadable event)`)
+  return (payload: unknown) => {
+    let copy: unknown
+    try {
+      copy = JSON.parse(JSON.stringify(payload) ?? 'undefined')
+    } catch (error) {
+      return drop(error)
+    }
+    if (event.includes('/onEvent/') && (!isObject(copy) || (copy.type === 'purchased' && !isObject(copy.data)))) {
+      return drop(new IapError('INVALID_RESPONSE', `the host sent ${describeValue(payload)} as a purchase event`))
+    }
+    try {
+      callback(copy)
+    } catch (error) {
+      drop(error)
+    }
+  }
+}
+
+export function runPurchase(request: PurchaseRequest, { grants, timeouts, report }: PurchaseContext): Promise<PurchaseResult> {
   const { sku, signal, offerId } = request
   const kind: OrderKind = request.kind ?? 'one-time'
   try {
@@ -92,7 +125,7 @@ export function runPurchase(request: PurchaseRequest, { grants, timeouts }: Purc
     const arm = (ms: number, what: string) => {
       clearTimeout(timer)
       timer = setTimeout(() => {
-        const error = new IapError('TIMEOUT', `${what} got no answer from Toss within ${ms} ms`, { sku, orderId: firstOrderId })
+        const error = timeoutError(what, ms, { sku, orderId: firstOrderId })
         finish(firstOrderId ? unfinished(error) : { status: 'failed', error })
       }, ms)
     }
@@ -119,13 +152,13 @@ export function runPurchase(request: PurchaseRequest, { grants, timeouts }: Purc
     }
 
     const processProductGrant = async (params: { orderId: string; subscriptionId?: string }): Promise<boolean> => {
-      const orderId = params?.orderId
-      if (typeof orderId !== 'string' || orderId === '') return false
-      const subscriptionId = typeof params.subscriptionId === 'string' ? params.subscriptionId : undefined
+      const orderId = readOrderId(params?.orderId)
+      if (orderId === null) return false
+      const subscriptionId = readOrderId(params.subscriptionId) ?? undefined
       firstOrderId ??= orderId
       if (!answers.has(orderId)) {
         answers.set(orderId, null)
-        request.onPurchased?.({ orderId, subscriptionId })
+        notify(request.onPurchased, [{ orderId, subscriptionId }], 'onPurchased', report)
       }
       if (!settled) clearTimeout(timer) // the grant has its own budget
       running++
@@ -135,7 +168,7 @@ export function runPurchase(request: PurchaseRequest, { grants, timeouts }: Purc
       )
       running--
       answers.set(orderId, outcome.granted)
-      request.onGrantAnswer?.(orderId, outcome)
+      notify(request.onGrantAnswer, [orderId, outcome], 'onGrantAnswer', report)
       const answer = captureGrantAnswer()
       // Settled already (aborted, timed out): give the host the usual time to take the answer.
       if (settled) releaseLater(answer, timeouts.call)
@@ -147,11 +180,16 @@ export function runPurchase(request: PurchaseRequest, { grants, timeouts }: Purc
     }
 
     const onEvent = (event: { type?: string; data?: { orderId?: unknown } }) => {
-      if (event?.type !== 'success') return
-      const orderId = typeof event.data?.orderId === 'string' ? event.data.orderId : firstOrderId
-      if (!orderId || !grants.isGranted(orderId)) {
-        // Toss never reports success before the grant said true; if it does, do not believe it.
-        firstOrderId ??= orderId
+      try {
+        if (event?.type !== 'success') return
+        const orderId = readOrderId(event.data?.orderId) ?? firstOrderId
+        // Success counts only for an order Toss reported as paid in this flow and the app granted.
+        // Toss never reports success before that; if a host does, do not believe it, and never
+        // turn an order nobody reported as sold into a paid one.
+        if (orderId && answers.has(orderId) && grants.isGranted(orderId)) {
+          finish({ status: 'success', orderId, receipt: normalizeReceipt(event.data, orderId) })
+          return
+        }
         const error = new IapError(
           'INVALID_RESPONSE',
           `Toss reported success for order ${orderId ?? '(none)'} that the app has not granted`,
@@ -161,9 +199,10 @@ export function runPurchase(request: PurchaseRequest, { grants, timeouts }: Purc
           },
         )
         finish(firstOrderId ? unfinished(error) : { status: 'failed', error })
-        return
+      } catch (raw) {
+        const error = new IapError('INVALID_RESPONSE', `the purchase of ${sku} got an unreadable event`, { sku, cause: raw })
+        finish(firstOrderId ? unfinished(error) : { status: 'failed', error })
       }
-      finish({ status: 'success', orderId, receipt: normalizeReceipt(event.data, orderId) })
     }
     const onError = (raw: unknown) => {
       const error = toIapError(raw, { sku, orderId: firstOrderId, during: `the purchase of ${sku}` })
@@ -171,7 +210,7 @@ export function runPurchase(request: PurchaseRequest, { grants, timeouts }: Purc
       else finish({ status: error.code === 'USER_CANCELED' ? 'canceled' : 'failed', error })
     }
 
-    const sheetListeners = captureListeners()
+    const sheetListeners = captureListeners(undefined, (callback, event) => guardSheetCallback(callback, event, report ?? reportToConsole))
     try {
       const close =
         kind === 'subscription'

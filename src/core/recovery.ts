@@ -1,7 +1,8 @@
 import type { IapClient } from './client.js'
 import { IapError, toIapError } from './errors.js'
 import type { GrantOutcome } from './grants.js'
-import type { OrderKind, PendingOrder } from './types.js'
+import { notify, reportSafely, reportToConsole, type ListenerErrorReporter } from './listeners.js'
+import type { GrantOrderKind, PendingOrder } from './types.js'
 
 export interface RecoveryReport {
   /** Orders granted (now or earlier in this session) and confirmed with `completeProductGrant`. */
@@ -20,7 +21,7 @@ export interface RecoveryReport {
 export interface RecoveryStep {
   phase: 'granting' | 'granted' | 'completed' | 'pending'
   order: PendingOrder
-  kind: OrderKind
+  kind: GrantOrderKind
   error: IapError | null
 }
 
@@ -29,10 +30,14 @@ export interface RecoveryOptions {
   concurrency?: number
   /**
    * Tells subscriptions from one-time orders (the pending list only has the sku) and fills in a sku
-   * the host left out (`orderIds`-only answers).
+   * the host left out (`orderIds`-only answers). Without it, or when it throws, the order is granted
+   * with the listed sku and `kind: 'unknown'`.
    */
-  describe?: (order: PendingOrder) => { sku: string; kind: OrderKind } | Promise<{ sku: string; kind: OrderKind }>
+  describe?: (order: PendingOrder) => { sku: string; kind: GrantOrderKind } | Promise<{ sku: string; kind: GrantOrderKind }>
+  /** A listener: what it throws is reported (`reportError`), never in the way. */
   onStep?: (step: RecoveryStep) => void
+  /** Where a throwing `onStep` or `describe` is reported. Default: the console. */
+  reportError?: ListenerErrorReporter
 }
 
 export const DEFAULT_RECOVERY_CONCURRENCY = 4
@@ -52,12 +57,24 @@ export async function recoverPendingOrders(client: IapClient, options: RecoveryO
     report.finishedAt = Date.now()
     return report
   }
-  const step = options.onStep ?? (() => {})
+  const reportError = options.reportError ?? reportToConsole
+  const step = (s: RecoveryStep) => notify(options.onStep, [s], 'recovery onStep', reportError)
+  const describe = async (listed: PendingOrder): Promise<{ sku: string; kind: GrantOrderKind }> => {
+    const unknown = { sku: listed.sku, kind: 'unknown' as const }
+    if (!options.describe) return unknown
+    try {
+      const described = await options.describe(listed)
+      return { sku: typeof described?.sku === 'string' ? described.sku : listed.sku, kind: described?.kind ?? 'unknown' }
+    } catch (error) {
+      reportSafely(reportError, error, 'recovery describe')
+      return unknown
+    }
+  }
   const queue = [...orders]
   const concurrency = Math.max(1, Math.floor(options.concurrency ?? DEFAULT_RECOVERY_CONCURRENCY))
 
   async function recoverOne(listed: PendingOrder) {
-    const { sku, kind } = (await options.describe?.(listed)) ?? { sku: listed.sku, kind: 'one-time' as const }
+    const { sku, kind } = await describe(listed)
     const order: PendingOrder = { ...listed, sku }
     let outcome: GrantOutcome = { granted: true }
     if (!client.grants.isGranted(order.orderId)) {

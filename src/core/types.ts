@@ -21,11 +21,19 @@ export interface IapProduct {
 
 export type OrderKind = 'one-time' | 'subscription'
 
+/**
+ * What an order is, as far as the page knows. A live purchase always knows; recovery may not (the
+ * catalogue did not load, or the host listed the order by id only): then it is `'unknown'`, and
+ * the server tells from its own records (the sku Toss returns for the order).
+ */
+export type GrantOrderKind = OrderKind | 'unknown'
+
 /** What the app's `grant` receives: one paid order to fulfil on its server. */
 export interface GrantOrder {
   orderId: string
+  /** `''` when a recovered order came without one (some iOS builds list ids only). */
   sku: string
-  kind: OrderKind
+  kind: GrantOrderKind
   subscriptionId?: string
   /** `'purchase'` while the user is buying; `'recovery'` for an order found by `getPendingOrders`. */
   source: 'purchase' | 'recovery'

@@ -45,7 +45,9 @@ export function installTossSimulator(options: SimulatorOptions = {}): TossSimula
   const timers = new Set<ReturnType<typeof setTimeout>>()
   let installed = true
   let seq = 0
-  let stamp = Date.now().toString(36)
+  // Unique across simulators in one page, as Toss's UUIDs are: two hosts made in the same
+  // millisecond (tests, fake clocks) never hand out the same orderId.
+  let stamp = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 7)}`
   const persistKey = options.persist?.key ?? 'vue-toss-iap:simulator'
   try {
     const saved = JSON.parse(options.persist?.storage.getItem(persistKey) ?? 'null') as {

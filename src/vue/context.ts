@@ -1,10 +1,10 @@
 import type { EffectScope, InjectionKey } from 'vue'
 import type { IapCache } from '../core/cache.js'
 import type { BridgeCallEvent, IapClient } from '../core/client.js'
-import type { ServerEntitlement } from '../core/entitlements.js'
+import type { RevokedEvent, ServerEntitlement } from '../core/entitlements.js'
 import type { GrantOutcome } from '../core/grants.js'
+import type { ListenerErrorReporter, Listeners } from '../core/listeners.js'
 import type { GrantOrder } from '../core/types.js'
-import type { RevokedEvent } from './entitlementStore.js'
 
 export interface RecoverySettings {
   /** Recover when the plugin is installed. Default `true`. */
@@ -32,20 +32,30 @@ export interface EntitlementSettings {
   refreshOnInstall: boolean
 }
 
+/** A grant's own result, when it settles. */
+export interface GrantSettledEvent {
+  order: GrantOrder
+  outcome: GrantOutcome
+}
+
 /** @internal What the plugin provides to the store. */
 export interface TossIapContext {
   client: IapClient
   recovery: RecoverySettings
   entitlements: EntitlementSettings
   cache: IapCache
-  /** The store listens here for grants that settle after their purchase ended. */
-  grantSettled?: (order: GrantOrder, outcome: GrantOutcome) => void
-  /** The devtools timeline listens here (development builds only). */
-  onBridgeCall?: (event: BridgeCallEvent) => void
-  /** Set by the entitlement store once it exists: what runs after each recovery. */
-  afterRecovery?: () => Promise<unknown>
-  /** Told of every entitlement lost (the plugin's `onRevoked`, devtools). */
-  revokedListeners: Set<(event: RevokedEvent) => void>
+  // One-way channels, made by the plugin: a part that must tell another emits here, and the other
+  // listens; nothing is a slot filled in later.
+  /** Every grant's own result when it settles (the orders slice listens, for grants that outlive their purchase). */
+  grantSettled: Listeners<GrantSettledEvent>
+  /** Every bridge call's start and end (the devtools timeline listens, in development builds). */
+  bridgeCalls: Listeners<BridgeCallEvent>
+  /** Every entitlement lost (the plugin's `onRevoked` and devtools listen). */
+  revoked: Listeners<RevokedEvent>
+  /** Work awaited after each recovery (the entitlement store adds its refresh once it exists). */
+  afterRecovery: Set<() => Promise<unknown>>
+  /** Where a listener's error goes: `app.config.errorHandler` when the app has one, else the console. */
+  reportError: ListenerErrorReporter
   /** The plugin's scope: what it starts stops when the app unmounts. Absent on the server. */
   scope?: EffectScope
 }

@@ -58,7 +58,7 @@ export function installDevtools(app: App, store: IapStore, ctx: TossIapContext, 
         api.sendInspectorState(INSPECTOR)
       }
 
-      ctx.onBridgeCall = (event: BridgeCallEvent) => {
+      const offBridgeCalls = ctx.bridgeCalls.add((event: BridgeCallEvent) => {
         api.addTimelineEvent({
           layerId: LAYER,
           event: {
@@ -75,7 +75,7 @@ export function installDevtools(app: App, store: IapStore, ctx: TossIapContext, 
             },
           },
         })
-      }
+      })
       const orderListener = store.onOrderEvent((event) => {
         const orderId = 'order' in event ? event.order.orderId : undefined
         api.addTimelineEvent({
@@ -105,11 +105,7 @@ export function installDevtools(app: App, store: IapStore, ctx: TossIapContext, 
         })
         refresh()
       }
-      ctx.revokedListeners.add(onRevoked)
-      detach.push(
-        () => orderListener.off(),
-        () => ctx.revokedListeners.delete(onRevoked),
-      )
+      detach.push(offBridgeCalls, () => orderListener.off(), ctx.revoked.add(onRevoked))
 
       api.on.getInspectorTree((payload) => {
         if (payload.app !== app || payload.inspectorId !== INSPECTOR) return

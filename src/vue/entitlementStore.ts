@@ -1,4 +1,4 @@
-import { createEventHook, useTimeoutFn } from '@vueuse/core'
+import { useTimeoutFn } from '@vueuse/core'
 import { defineStore } from 'pinia'
 import { computed, inject, ref, shallowRef, watch } from 'vue'
 import {
@@ -7,21 +7,19 @@ import {
   parseCachedEntitlements,
   revokeReason,
   type Entitlement,
-  type RevokeReason,
+  type RevokedEvent,
 } from '../core/entitlements.js'
 import { IapError, toIapError } from '../core/errors.js'
-import type { HistoryOrder, SubscriptionInfo } from '../core/types.js'
+import { getOrderHistory } from '../core/history.js'
+import { getSubscriptionInfo } from '../core/subscriptions.js'
+import { singleFlight } from '../core/timing.js'
+import type { HistoryOrder, OrderHistoryPage, SubscriptionInfo } from '../core/types.js'
 import { TOSS_IAP_KEY } from './context.js'
+import { createEventChannel } from './events.js'
 import type { LoadStatus } from './slices/products.js'
 import { useIapStore } from './store.js'
 
-/** An entitlement that went from active to inactive. Fires once per loss. */
-export interface RevokedEvent {
-  sku: string
-  reason: RevokeReason
-  previous: Entitlement
-  entitlement: Entitlement
-}
+export type { RevokedEvent }
 
 export interface SubscriptionRecord {
   /** `null` while unknown: never loaded, or the host answered `{}`. */
@@ -58,45 +56,46 @@ export const useEntitlementStore = defineStore('toss-iap-entitlements', () => {
   const entitlementsStatus = ref<LoadStatus>('idle')
   const entitlementsError = shallowRef<IapError | null>(null)
   const subscriptions = ref<Record<string, SubscriptionRecord>>({})
-  const revoked = createEventHook<RevokedEvent>()
+  const revoked = createEventChannel<RevokedEvent>('an onRevoked listener', ctx)
+  // The plugin's onRevoked and devtools listen on the context's channel; the store's own listeners here.
+  const announce = (event: RevokedEvent) => {
+    revoked.trigger(event)
+    ctx.revoked.emit(event)
+  }
 
   // A cached entitlement may paint the UI; it is marked stale and the next refresh decides.
   ctx.cache.read('entitlements', parseCachedEntitlements, ({ value }) => {
     if (entitlementsStatus.value === 'idle') entitlements.value = value
   })
 
-  const subscriptionsInFlight = new Map<string, Promise<SubscriptionRecord>>()
+  const subscriptionFlights = singleFlight<string, SubscriptionRecord>()
   /** Loads one subscription's state; concurrent callers for the same order share one call. Never rejects. */
   function loadSubscription(orderId: string): Promise<SubscriptionRecord> {
-    const running = subscriptionsInFlight.get(orderId)
-    if (running) return running
-    const prev = subscriptions.value[orderId]
-    subscriptions.value[orderId] = { info: prev?.info ?? null, status: 'loading', error: null, updatedAt: prev?.updatedAt ?? null }
-    const done = client
-      .getSubscriptionInfo(orderId)
-      .then(
-        (info): SubscriptionRecord => ({ info, status: 'success', error: null, updatedAt: Date.now() }),
-        (error: unknown): SubscriptionRecord => ({
-          info: prev?.info ?? null,
-          status: 'error',
-          error: toIapError(error, { orderId, during: 'getSubscriptionInfo' }),
-          updatedAt: prev?.updatedAt ?? null,
-        }),
-      )
-      .then((record) => {
-        subscriptions.value[orderId] = record
-        subscriptionsInFlight.delete(orderId)
-        return subscriptions.value[orderId] as SubscriptionRecord
-      })
-    subscriptionsInFlight.set(orderId, done)
-    return done
+    return subscriptionFlights.run(orderId, () => {
+      const prev = subscriptions.value[orderId]
+      subscriptions.value[orderId] = { info: prev?.info ?? null, status: 'loading', error: null, updatedAt: prev?.updatedAt ?? null }
+      return getSubscriptionInfo(client, orderId)
+        .then(
+          (info): SubscriptionRecord => ({ info, status: 'success', error: null, updatedAt: Date.now() }),
+          (error: unknown): SubscriptionRecord => ({
+            info: prev?.info ?? null,
+            status: 'error',
+            error: toIapError(error, { orderId, during: 'getSubscriptionInfo' }),
+            updatedAt: prev?.updatedAt ?? null,
+          }),
+        )
+        .then((record) => {
+          subscriptions.value[orderId] = record
+          return subscriptions.value[orderId] as SubscriptionRecord
+        })
+    })
   }
 
   async function readHistory(): Promise<HistoryOrder[]> {
     const all: HistoryOrder[] = []
     let key: string | null = null
     for (let page = 0; page < MAX_HISTORY_PAGES; page++) {
-      const result = await client.getOrderHistory({ key })
+      const result: OrderHistoryPage = await getOrderHistory(client, { key })
       all.push(...result.orders)
       if (!result.hasNext || !result.nextKey) break
       key = result.nextKey
@@ -114,21 +113,19 @@ export const useEntitlementStore = defineStore('toss-iap-entitlements', () => {
       const after = next[sku]
       if (before.isActive && after && !after.isActive) {
         const event: RevokedEvent = { sku, reason: revokeReason(before, after, history), previous: before, entitlement: after }
-        void revoked.trigger(event)
-        for (const listener of ctx.revokedListeners) listener(event)
+        announce(event)
       }
     }
   }
 
-  let inFlight: Promise<Record<string, Entitlement>> | null = null
+  const refreshFlight = singleFlight<'refresh', Record<string, Entitlement>>()
   /**
    * Re-derives every entitlement (or asks the app's source). Concurrent callers share one run.
    * Never rejects: on failure the last entitlements stay and `entitlementsError` says why.
    */
   function refreshEntitlements(): Promise<Record<string, Entitlement>> {
-    if (inFlight) return inFlight
-    entitlementsStatus.value = 'loading'
-    inFlight = (async () => {
+    return refreshFlight.run('refresh', async () => {
+      entitlementsStatus.value = 'loading'
       try {
         const products = await iap.ensureProducts(true)
         const source = ctx.entitlements.source
@@ -159,10 +156,7 @@ export const useEntitlementStore = defineStore('toss-iap-entitlements', () => {
         entitlementsError.value = toIapError(error, { during: 'the entitlement refresh' })
       }
       return entitlements.value
-    })().finally(() => {
-      inFlight = null
     })
-    return inFlight
   }
 
   // A purchase changes what the user owns at once: a non-consumable from its granted order; a
@@ -203,7 +197,7 @@ export const useEntitlementStore = defineStore('toss-iap-entitlements', () => {
   })
 
   // Startup and every return to the foreground refresh after recovery, once this store exists.
-  ctx.afterRecovery = () => refreshEntitlements()
+  ctx.afterRecovery.add(refreshEntitlements)
 
   /** Refreshes unless entitlements are loaded (or loading), or the startup refresh is still to come. */
   function ensureFresh() {

@@ -1,14 +1,14 @@
-import { useDocumentVisibility } from '@vueuse/core'
 import type { Pinia } from 'pinia'
-import { effectScope, watch, type App, type Plugin } from 'vue'
+import { effectScope, type App, type Plugin } from 'vue'
 import { createCache, type CacheOptions } from '../core/cache.js'
-import { createIapClient, type IapTimeouts } from '../core/client.js'
+import { createIapClient, type BridgeCallEvent, type IapTimeouts } from '../core/client.js'
 import { isClient } from '../core/environment.js'
 import { IapError } from '../core/errors.js'
+import { createListeners, reportToConsole, type ListenerErrorReporter } from '../core/listeners.js'
 import { DEFAULT_RECOVERY_CONCURRENCY } from '../core/recovery.js'
 import type { GrantFn } from '../core/types.js'
-import { TOSS_IAP_KEY, type EntitlementSettings, type RecoverySettings, type TossIapContext } from './context.js'
-import type { RevokedEvent } from './entitlementStore.js'
+import { TOSS_IAP_KEY, type EntitlementSettings, type GrantSettledEvent, type RecoverySettings, type TossIapContext } from './context.js'
+import type { RevokedEvent } from '../core/entitlements.js'
 import { useIapStore, type IapOrderEvent } from './store.js'
 
 export interface TossIapOptions {
@@ -65,16 +65,32 @@ export function createTossIap(options: TossIapOptions): Plugin {
       if (!pinia) {
         throw new IapError('NOT_INSTALLED', 'createTossIap needs Pinia: call app.use(createPinia()) before app.use(createTossIap(...))')
       }
+      // Listener errors go where Vue apps look for errors; they never reach the money path.
+      const reportError: ListenerErrorReporter = (error, where) => {
+        const handler = app.config.errorHandler
+        if (handler) handler(error, null, `vue-toss-iap: ${where}`)
+        else reportToConsole(error, where)
+      }
+      const reporter = () => reportError
+      const grantSettled = createListeners<GrantSettledEvent>('onGrantSettled', reporter)
+      const bridgeCalls = createListeners<BridgeCallEvent>('onBridgeCall', reporter)
+      const revoked = createListeners<RevokedEvent>('an onRevoked listener', reporter)
+      if (options.onRevoked) revoked.add(options.onRevoked)
       const ctx: TossIapContext = {
+        reportError,
         recovery,
         entitlements,
-        revokedListeners: new Set(options.onRevoked ? [options.onRevoked] : []),
+        grantSettled,
+        bridgeCalls,
+        revoked,
+        afterRecovery: new Set(),
         cache: createCache(options.cache === false ? { storage: false } : options.cache),
         client: createIapClient({
           grant: options.grant,
           timeouts: options.timeouts,
-          onGrantSettled: (order, outcome) => ctx.grantSettled?.(order, outcome),
-          onBridgeCall: (event) => ctx.onBridgeCall?.(event),
+          onGrantSettled: (order, outcome) => grantSettled.emit({ order, outcome }),
+          onBridgeCall: (event) => bridgeCalls.emit(event),
+          reportError,
         }),
       }
       app.provide(TOSS_IAP_KEY, ctx)
@@ -85,22 +101,20 @@ export function createTossIap(options: TossIapOptions): Plugin {
       if (!isClient) return store.start({ recover: false, entitlements: false })
 
       const scope = (ctx.scope = effectScope(true))
-      scope.run(() => {
-        if (recovery.onVisible) {
-          const visibility = useDocumentVisibility()
-          watch(
-            visibility,
-            (now, before) => {
-              if (now !== 'visible' || before !== 'hidden') return
-              const last = store.recovery.lastStartedAt
-              if (last !== null && Date.now() - last < recovery.throttle) return
-              void store.sync()
-            },
-            { flush: 'sync' },
-          )
-        }
-      })
       app.onUnmount(() => scope.stop())
+      if (recovery.onVisible) {
+        // Back from hidden to visible: recover and refresh, at most once per throttle.
+        let last = document.visibilityState
+        const onVisibility = () => {
+          const before = last
+          last = document.visibilityState
+          if (last !== 'visible' || before !== 'hidden') return
+          const since = store.sinceLastRecovery()
+          if (since === null || since >= recovery.throttle) void store.sync()
+        }
+        document.addEventListener('visibilitychange', onVisibility)
+        app.onUnmount(() => document.removeEventListener('visibilitychange', onVisibility))
+      }
       // Development builds only: bundlers drop this branch, and the devtools code with it, when
       // they replace process.env.NODE_ENV with "production".
       if (process.env.NODE_ENV !== 'production') {

@@ -1,23 +1,40 @@
 import { defineStore, skipHydrate } from 'pinia'
-import { inject, ref, shallowRef } from 'vue'
+import { customRef, inject, ref } from 'vue'
 import type { IapCapabilities, IapEnvironment } from '../core/environment.js'
 import { IapError } from '../core/errors.js'
+import { reportSafely } from '../core/listeners.js'
 import type { RecoveryReport } from '../core/recovery.js'
 import { TOSS_IAP_KEY } from './context.js'
-import { createHistoryState } from './slices/history.js'
 import { createOrdersState } from './slices/orders.js'
 import { createProductsState } from './slices/products.js'
 import { createRecoveryState } from './slices/recovery.js'
 
 export type { IapOrder, IapOrderEvent, OrderStatus, PurchaseOptions, PurchaseOutcome, PurchaseStatus } from './slices/orders.js'
 export type { RecoveryState } from './slices/recovery.js'
-export type { HistoryState } from './slices/history.js'
 export type { LoadStatus } from './slices/products.js'
+
+/** A ref whose value is computed on first read (and set as usual after that). */
+function lazyRef<T>(compute: () => T) {
+  let value: T
+  let known = false
+  return customRef<T>((track, trigger) => ({
+    get() {
+      track()
+      if (!known) ((value = compute()), (known = true))
+      return value
+    },
+    set(next) {
+      value = next
+      known = true
+      trigger()
+    },
+  }))
+}
 
 /**
  * The Pinia store (id `'toss-iap'`) behind every composable: environment, catalogue, orders,
- * recovery and history, all visible in Vue devtools. What the user owns has a store of its own,
- * `useEntitlementStore()`.
+ * and recovery, all visible in Vue devtools. What the user owns and the order history have stores
+ * of their own, `useEntitlementStore()` and `useOrderHistoryStore()`, created on first use.
  */
 export const useIapStore = defineStore('toss-iap', () => {
   const ctx = inject(TOSS_IAP_KEY, null)
@@ -27,22 +44,27 @@ export const useIapStore = defineStore('toss-iap', () => {
   const { client } = ctx
 
   // Facts of this page, never taken from the server's state when an SSR app hydrates.
-  const environment = skipHydrate(shallowRef<IapEnvironment>(client.environment()))
-  const capabilities = skipHydrate(shallowRef<IapCapabilities>(client.capabilities()))
+  // Read on first use, not at store creation: an app that never asks pays no version checks at startup.
+  const environment = skipHydrate(lazyRef<IapEnvironment>(() => client.environment()))
+  const capabilities = skipHydrate(lazyRef<IapCapabilities>(() => client.capabilities()))
   const isReady = skipHydrate(ref(false))
   let ready: Promise<RecoveryReport | null> = Promise.resolve(null)
 
   const productsState = createProductsState(client, ctx.cache)
   const ordersState = createOrdersState(client, ctx)
   const recoveryState = createRecoveryState(client, ctx, { ...ordersState, ...productsState })
-  const historyState = createHistoryState(client)
-  const { orders, activePurchase, lastPurchase, purchase, events } = ordersState
+  const { orders, activePurchase, isPurchaseOpen, lastPurchase, abandonPurchase, events } = ordersState
 
-  // Once the app shows the history, a newly completed order belongs in it.
-  events.on((event) => {
-    if ((event.type === 'completed' || event.type === 'recovered') && historyState.history.value.status !== 'idle')
-      void historyState.refreshHistory()
-  })
+  /**
+   * Runs one purchase; only one runs at a time in the whole app. Never rejects. A host that
+   * reports success for an order it never reported as paid gets a recovery run: if Toss really
+   * took payment, recovery finds the order.
+   */
+  async function purchase(...args: Parameters<typeof ordersState.purchase>) {
+    const outcome = await ordersState.purchase(...args)
+    if (outcome.status === 'failed' && outcome.error?.code === 'INVALID_RESPONSE') void recoveryState.recover()
+    return outcome
+  }
 
   /** Re-reads the environment and app version (they change only in tests and the playground). */
   function refreshEnvironment() {
@@ -50,9 +72,13 @@ export const useIapStore = defineStore('toss-iap', () => {
     capabilities.value = client.capabilities()
   }
 
-  /** What runs after recovery: the entitlement refresh, once entitlements are in use. */
+  /** What runs after recovery: the entitlement refresh, once entitlements are in use. Never rejects. */
   async function afterRecovery(entitlements: boolean) {
-    if (entitlements && ctx!.afterRecovery) await ctx!.afterRecovery()
+    try {
+      if (entitlements) await Promise.all([...ctx!.afterRecovery].map((task) => task()))
+    } catch (error) {
+      reportSafely(ctx!.reportError, error, 'the entitlement refresh after recovery')
+    }
   }
 
   /** Recovery, then the entitlement refresh: what the return to the foreground runs. */
@@ -65,9 +91,12 @@ export const useIapStore = defineStore('toss-iap', () => {
 
   /** @internal The plugin's start: runs in the background, never blocking the first render. */
   function start(options: { recover: boolean; entitlements: boolean }) {
-    // The entitlement step comes at least a microtask later, when the components mounted with the
-    // app (and the entitlement store, if they use it) are in place.
-    ready = (options.recover ? recoveryState.recover() : Promise.resolve(null))
+    // Nothing starts inside install: recovery begins once the script that installs and mounts the
+    // app has run (a microtask, so fake timers in tests do not hold it), and the entitlement step
+    // after it, when the components mounted with the app (and the entitlement store, if they use
+    // it) are in place.
+    ready = Promise.resolve()
+      .then(() => (options.recover ? recoveryState.recover() : null))
       .then(async (report) => (await afterRecovery(options.entitlements), report))
       .finally(() => {
         isReady.value = true
@@ -86,10 +115,11 @@ export const useIapStore = defineStore('toss-iap', () => {
     ...productsState,
     orders,
     activePurchase,
+    isPurchaseOpen,
     lastPurchase,
     purchase,
+    abandonPurchase,
     ...recoveryState,
-    ...historyState,
     refreshEnvironment,
     sync,
     start,

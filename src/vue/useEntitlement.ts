@@ -1,6 +1,6 @@
 import { computed, toValue, type ComputedRef, type MaybeRefOrGetter } from 'vue'
 import type { Entitlement } from '../core/entitlements.js'
-import { IapError } from '../core/errors.js'
+import { describeValue, IapError } from '../core/errors.js'
 import type { IapProduct } from '../core/types.js'
 import { useEntitlementStore } from './entitlementStore.js'
 import { useIapStore } from './store.js'
@@ -21,7 +21,7 @@ export interface UseEntitlementReturn {
 
 function skuError(sku: string, product: IapProduct | undefined, catalogueKnown: boolean): IapError | null {
   if (typeof sku !== 'string' || sku === '')
-    return new IapError('INVALID_ARGUMENT', `useEntitlement needs a sku, got ${JSON.stringify(sku)}`)
+    return new IapError('INVALID_ARGUMENT', `useEntitlement needs a sku, got ${describeValue(sku)}`)
   if (!product) {
     return catalogueKnown ? new IapError('INVALID_PRODUCT_ID', `the catalogue has no product ${sku}`, { sku }) : null
   }

@@ -1,6 +1,7 @@
 import { computed, type ComputedRef } from 'vue'
 import type { IapError } from '../core/errors.js'
 import type { HistoryOrder } from '../core/types.js'
+import { useOrderHistoryStore } from './historyStore.js'
 import { useIapStore } from './store.js'
 
 export interface UseOrderHistoryReturn {
@@ -24,8 +25,8 @@ export interface UseOrderHistoryReturn {
  * ```
  */
 export function useOrderHistory(): UseOrderHistoryReturn {
-  const store = useIapStore()
-  if (store.history.status === 'idle' && store.environment.kind !== 'server') void store.refreshHistory()
+  const store = useOrderHistoryStore()
+  if (store.history.status === 'idle' && useIapStore().environment.kind !== 'server') void store.refreshHistory()
   return {
     orders: computed(() => store.history.orders),
     hasNext: computed(() => store.history.hasNext),

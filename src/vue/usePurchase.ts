@@ -20,6 +20,12 @@ export interface UsePurchaseReturn {
   isPending: ComputedRef<boolean>
   /** Back to `'idle'` (does nothing while a purchase is open). */
   reset: () => void
+  /**
+   * Lets the user out of a payment sheet that hangs: closes this purchase's flow. Before payment
+   * it ends `canceled` (`ABORTED`); a payment Toss already took is not lost: its grant goes on and
+   * recovery completes the order. Does nothing when this composable has no purchase open.
+   */
+  abandon: () => void
 }
 
 /** @internal shared by usePurchase and useSubscriptionPurchase */
@@ -42,21 +48,29 @@ export function usePurchaseOf(kind: OrderKind, sku: MaybeRefOrGetter<string>, op
     localStatus.value = 'purchasing'
     localError.value = null
     orderId.value = null
-    const outcome = await store.purchase(toValue(sku), {
-      kind,
-      offerId: toValue(options.offerId),
-      signal: controller.signal,
-      onPurchased: (id) => {
-        if (!disposed) orderId.value = id
-      },
-    })
-    controller = null
+    let outcome: PurchaseOutcome
+    try {
+      outcome = await store.purchase(toValue(sku), {
+        kind,
+        offerId: toValue(options.offerId),
+        signal: controller.signal,
+        onPurchased: (id) => {
+          if (!disposed) orderId.value = id
+        },
+      })
+    } finally {
+      controller = null
+    }
     if (!disposed) {
       orderId.value = outcome.orderId
       localStatus.value = outcome.status
       localError.value = outcome.error
     }
     return outcome
+  }
+
+  function abandon() {
+    controller?.abort()
   }
 
   function reset() {
@@ -79,7 +93,7 @@ export function usePurchaseOf(kind: OrderKind, sku: MaybeRefOrGetter<string>, op
     )
   }
 
-  return { purchase, status, order, error, isPending, reset }
+  return { purchase, status, order, error, isPending, reset, abandon }
 }
 
 /**

@@ -1,10 +1,11 @@
-import { createEventHook } from '@vueuse/core'
 import { skipHydrate } from 'pinia'
-import { ref, shallowReactive } from 'vue'
+import { computed, ref, shallowReactive } from 'vue'
 import type { IapClient } from '../../core/client.js'
 import { IapError } from '../../core/errors.js'
-import type { OrderKind, PurchaseReceipt } from '../../core/types.js'
+import { notify } from '../../core/listeners.js'
+import type { GrantOrderKind, OrderKind, PurchaseReceipt } from '../../core/types.js'
 import type { TossIapContext } from '../context.js'
+import { createEventChannel } from '../events.js'
 
 /**
  * Where an order stands.
@@ -23,7 +24,8 @@ export type PurchaseStatus = 'idle' | OrderStatus
 export interface IapOrder {
   orderId: string
   sku: string
-  kind: OrderKind
+  /** `'unknown'` for an order recovery found whose product the page could not tell. */
+  kind: GrantOrderKind
   status: Extract<OrderStatus, 'granting' | 'granted' | 'completed' | 'pending'>
   /** How this session met the order: a live purchase, or recovery of a pending one. */
   source: 'purchase' | 'recovery'
@@ -53,8 +55,9 @@ export type IapOrderEvent =
 export interface PurchaseOptions {
   kind?: OrderKind
   offerId?: string | null
+  /** Aborting closes the payment sheet's flow (see `abandonPurchase`). */
   signal?: AbortSignal
-  /** Toss took payment and created this order. */
+  /** Toss took payment and created this order. A listener: what it throws is reported, never in the way. */
   onPurchased?: (orderId: string) => void
 }
 
@@ -62,9 +65,12 @@ export function createOrdersState(client: IapClient, ctx: TossIapContext) {
   // Shallow: each record is replaced whole, never edited in place, so only the keys need tracking.
   const orders = shallowReactive<Record<string, IapOrder>>({})
   const activePurchase = skipHydrate(ref<{ sku: string; kind: OrderKind; startedAt: number } | null>(null))
+  /** True while a purchase is open anywhere in the app: other buy buttons can disable on it. */
+  const isPurchaseOpen = computed(() => activePurchase.value !== null)
+  let abandon: AbortController | null = null
   /** How the last purchase of this session ended, whatever it was. */
   const lastPurchase = ref<(PurchaseOutcome & { sku: string; finishedAt: number }) | null>(null)
-  const events = createEventHook<IapOrderEvent>()
+  const events = createEventChannel<IapOrderEvent>('an onOrderEvent listener', ctx)
 
   /** Records a change of one order and announces a change of status. `completed` is final. */
   function track(orderId: string, patch: Partial<IapOrder>, completedBy?: 'recovered'): IapOrder {
@@ -84,18 +90,18 @@ export function createOrdersState(client: IapClient, ctx: TossIapContext) {
     orders[orderId] = { ...base, ...patch, updatedAt: now }
     const stored = orders[orderId] as IapOrder
     if (prev?.status !== stored.status) {
-      void events.trigger({ type: stored.status === 'completed' ? (completedBy ?? 'completed') : stored.status, order: stored })
+      events.trigger({ type: stored.status === 'completed' ? (completedBy ?? 'completed') : stored.status, order: stored })
     }
     return stored
   }
 
-  ctx.grantSettled = (order, outcome) => {
+  ctx.grantSettled.add(({ order, outcome }) => {
     const current = orders[order.orderId]
     if (!current) return
     if (outcome.granted && (current.status === 'granting' || current.status === 'pending'))
       track(order.orderId, { status: 'granted', error: null })
     else if (!outcome.granted && current.status === 'granting') track(order.orderId, { status: 'pending', error: outcome.error })
-  }
+  })
 
   /** Tells Toss the order is fulfilled. `granted` stays when Toss does not confirm. */
   async function complete(orderId: string, extra: Partial<IapOrder> = {}, completedBy?: 'recovered'): Promise<IapOrder> {
@@ -124,15 +130,19 @@ export function createOrdersState(client: IapClient, ctx: TossIapContext) {
       return { status: 'failed', orderId: null, error }
     }
     activePurchase.value = { sku, kind, startedAt: Date.now() }
+    const controller = (abandon = new AbortController())
+    const forward = () => controller.abort()
+    if (options.signal?.aborted) controller.abort()
+    else options.signal?.addEventListener('abort', forward, { once: true })
     try {
       const result = await client.purchase({
         sku,
         kind,
         offerId: options.offerId,
-        signal: options.signal,
+        signal: controller.signal,
         onPurchased: ({ orderId, subscriptionId }) => {
           track(orderId, { sku, kind, source: 'purchase', status: 'granting', error: null, ...(subscriptionId && { subscriptionId }) })
-          options.onPurchased?.(orderId)
+          notify(options.onPurchased, [orderId], 'onPurchased', ctx.reportError)
         },
         onGrantAnswer: (orderId, outcome) =>
           track(orderId, outcome.granted ? { status: 'granted', error: null } : { status: 'pending', error: outcome.error }),
@@ -142,18 +152,30 @@ export function createOrdersState(client: IapClient, ctx: TossIapContext) {
         return { status: order.status, orderId: order.orderId, error: order.error, receipt: result.receipt }
       }
       if (result.status === 'canceled' || result.status === 'failed') {
-        void events.trigger({ type: result.status, sku, error: result.error })
+        events.trigger({ type: result.status, sku, error: result.error })
         return { status: result.status, orderId: null, error: result.error }
       }
       const known = orders[result.orderId]
       const status: IapOrder['status'] =
         known?.status ?? (result.granted ? 'granted' : client.grants.isRunning(result.orderId) ? 'granting' : 'pending')
       const order = known ?? track(result.orderId, { sku, kind, source: 'purchase', status, error: result.error })
-      return { status: order.status, orderId: order.orderId, error: order.error ?? result.error }
+      // The order's own record speaks: a completed order carries no error, whatever ended the flow.
+      return { status: order.status, orderId: order.orderId, error: order.status === 'completed' ? null : (order.error ?? result.error) }
     } finally {
+      options.signal?.removeEventListener('abort', forward)
+      if (abandon === controller) abandon = null
       activePurchase.value = null
     }
   }
 
-  return { orders, activePurchase, lastPurchase, events, track, complete, purchase }
+  /**
+   * Lets the user out of a payment sheet that hangs: closes the open purchase's flow and removes
+   * its listeners. Before payment it ends `canceled` (`ABORTED`); a payment Toss already took is
+   * not lost: its grant goes on, and recovery completes the order. Does nothing when no purchase is open.
+   */
+  function abandonPurchase(): void {
+    abandon?.abort()
+  }
+
+  return { orders, activePurchase, isPurchaseOpen, lastPurchase, events, track, complete, purchase, abandonPurchase }
 }

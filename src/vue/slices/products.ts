@@ -3,6 +3,7 @@ import type { IapCache } from '../../core/cache.js'
 import type { IapClient } from '../../core/client.js'
 import { toIapError, type IapError } from '../../core/errors.js'
 import { normalizeProducts } from '../../core/normalize.js'
+import { singleFlight } from '../../core/timing.js'
 import type { IapProduct } from '../../core/types.js'
 
 export type LoadStatus = 'idle' | 'loading' | 'success' | 'error'
@@ -29,14 +30,12 @@ export function createProductsState(client: IapClient, cache: IapCache) {
     },
   )
 
-  let inFlight: Promise<IapProduct[]> | null = null
+  const flight = singleFlight<'products', IapProduct[]>()
   /** Loads the catalogue; concurrent callers share one bridge call. Never rejects: a failure keeps the last good list. */
   function loadProducts(): Promise<IapProduct[]> {
-    if (inFlight) return inFlight
-    productsStatus.value = 'loading'
-    inFlight = client
-      .getProducts()
-      .then(
+    return flight.run('products', () => {
+      productsStatus.value = 'loading'
+      return client.getProducts().then(
         (list) => {
           products.value = list
           productsError.value = null
@@ -52,15 +51,12 @@ export function createProductsState(client: IapClient, cache: IapCache) {
           return products.value
         },
       )
-      .finally(() => {
-        inFlight = null
-      })
-    return inFlight
+    })
   }
 
   /** Loads unless this session already has Toss's list (or, unless `retry`, a load already failed). */
   function ensureProducts(retry = false): Promise<IapProduct[]> {
-    if (inFlight) return inFlight
+    if (flight.has('products')) return loadProducts()
     if (productsSource.value === 'bridge' || (!retry && productsStatus.value === 'error')) return Promise.resolve(products.value)
     return loadProducts()
   }

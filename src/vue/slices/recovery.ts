@@ -1,8 +1,9 @@
 import { skipHydrate } from 'pinia'
 import { ref, type ShallowRef } from 'vue'
 import type { IapClient } from '../../core/client.js'
+import { monotonicNow, singleFlight } from '../../core/timing.js'
 import { recoverPendingOrders, type RecoveryReport } from '../../core/recovery.js'
-import type { IapProduct, OrderKind, PendingOrder } from '../../core/types.js'
+import type { GrantOrderKind, IapProduct, PendingOrder } from '../../core/types.js'
 import type { TossIapContext } from '../context.js'
 import type { IapOrder } from './orders.js'
 
@@ -23,41 +24,44 @@ interface Deps {
 export function createRecoveryState(client: IapClient, ctx: TossIapContext, deps: Deps) {
   const recovery = skipHydrate(ref<RecoveryState>({ status: 'idle', lastReport: null, lastStartedAt: null, runs: 0 }))
 
-  async function describe(listed: PendingOrder): Promise<{ sku: string; kind: OrderKind }> {
+  /** The kind of a pending order from what this session knows; `'unknown'` rather than a guess. */
+  async function describe(listed: PendingOrder): Promise<{ sku: string; kind: GrantOrderKind }> {
     const known = deps.orders[listed.orderId]
     const sku = listed.sku || known?.sku || ''
-    if (known) return { sku, kind: known.kind }
-    const product = (await deps.ensureProducts(true)).find((p) => p.sku === sku)
-    return { sku, kind: product?.type === 'SUBSCRIPTION' ? 'subscription' : 'one-time' }
+    if (known && known.kind !== 'unknown') return { sku, kind: known.kind }
+    const product = sku ? (await deps.ensureProducts(true)).find((p) => p.sku === sku) : undefined
+    return { sku, kind: product ? (product.type === 'SUBSCRIPTION' ? 'subscription' : 'one-time') : 'unknown' }
   }
 
-  let running: Promise<RecoveryReport> | null = null
+  const flight = singleFlight<'recovery', RecoveryReport>()
+  /** When the last run started, on a clock that a device clock set back cannot stall. */
+  let startedAt: number | null = null
+  /** Milliseconds since the last recovery started (`null`: never), for throttles. */
+  const sinceLastRecovery = () => (startedAt === null ? null : monotonicNow() - startedAt)
   /**
    * Grants and completes every pending order. Always runs, or joins the run under way.
    * Never rejects: the report says what was completed, what is still pending, and why not.
    */
   function recover(): Promise<RecoveryReport> {
-    if (running) return running
-    recovery.value = { ...recovery.value, status: 'running', lastStartedAt: Date.now() }
-    running = recoverPendingOrders(client, {
-      concurrency: ctx.recovery.concurrency,
-      describe,
-      onStep(step) {
-        const { orderId } = step.order
-        const base = deps.orders[orderId] ? {} : { sku: step.order.sku, kind: step.kind, source: 'recovery' as const }
-        if (step.phase === 'completed') deps.track(orderId, { ...base, status: 'completed', error: null }, 'recovered')
-        else deps.track(orderId, { ...base, status: step.phase, error: step.error })
-      },
-    })
-      .then((report) => {
+    return flight.run('recovery', () => {
+      recovery.value = { ...recovery.value, status: 'running', lastStartedAt: Date.now() }
+      startedAt = monotonicNow()
+      return recoverPendingOrders(client, {
+        concurrency: ctx.recovery.concurrency,
+        reportError: ctx.reportError,
+        describe,
+        onStep(step) {
+          const { orderId } = step.order
+          const base = deps.orders[orderId] ? {} : { sku: step.order.sku, kind: step.kind, source: 'recovery' as const }
+          if (step.phase === 'completed') deps.track(orderId, { ...base, status: 'completed', error: null }, 'recovered')
+          else deps.track(orderId, { ...base, status: step.phase, error: step.error })
+        },
+      }).then((report) => {
         recovery.value = { ...recovery.value, status: report.error ? 'failed' : 'done', lastReport: report, runs: recovery.value.runs + 1 }
         return report
       })
-      .finally(() => {
-        running = null
-      })
-    return running
+    })
   }
 
-  return { recovery, recover }
+  return { recovery, recover, sinceLastRecovery }
 }

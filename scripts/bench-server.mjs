@@ -1,0 +1,134 @@
+// The server half of `npm run bench` (run by scripts/bench.mjs in its own process, away from
+// happy-dom's globals): verified fulfilments per second and p50/p99 latency over loopback HTTP,
+// each order asked of the fake Toss partner API (real mutual TLS) and granted in the ledger, on
+// PGlite and on PostgreSQL when TEST_PG_URL (or DATABASE_URL) names one. Prints its rows as JSON.
+import { mkdtempSync, rmSync } from 'node:fs'
+import http from 'node:http'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { performance } from 'node:perf_hooks'
+import { PGlite } from '@electric-sql/pglite'
+import pg from 'pg'
+import { createFulfilmentHandler, createGrantLedger, createTossPartnerClient, toNodeListener } from '../dist/server.js'
+import { startFakeTossPartnerApi } from '../dist/testing-server.js'
+
+const ORDERS = 400
+const REPEATS = 1000
+const CONCURRENCY = 16
+const rows = []
+const pct = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((xs.length * p) / 100))]
+
+const api = await startFakeTossPartnerApi()
+const toss = createTossPartnerClient({ ...api.clientOptions(), maxSockets: CONCURRENCY })
+const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY })
+
+function post(port, orderId) {
+  const body = JSON.stringify({ orderId, sku: 'remove-ads', kind: 'one-time', source: 'purchase' })
+  return new Promise((resolve, reject) => {
+    const request = http.request(
+      {
+        host: '127.0.0.1',
+        port,
+        path: '/',
+        method: 'POST',
+        agent,
+        headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), Authorization: 'Bearer u' },
+      },
+      (response) => {
+        let text = ''
+        response.on('data', (c) => (text += c))
+        response.on('end', () =>
+          response.statusCode === 200 ? resolve(JSON.parse(text)) : reject(new Error(`${response.statusCode} ${text}`)),
+        )
+      },
+    )
+    request.on('error', reject)
+    request.end(body)
+  })
+}
+
+/** Sends every id through CONCURRENCY workers; answers requests/s and each request's latency. */
+async function run(port, ids) {
+  const latencies = []
+  let next = 0
+  const start = performance.now()
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next < ids.length) {
+        const id = ids[next++]
+        const t = performance.now()
+        await post(port, id)
+        latencies.push(performance.now() - t)
+      }
+    }),
+  )
+  return { perSecond: (ids.length / (performance.now() - start)) * 1000, latencies }
+}
+
+async function bench(store, db) {
+  const ledger = await createGrantLedger(db)
+  await db.query('CREATE TABLE IF NOT EXISTS bench_products (order_id text PRIMARY KEY, user_id text NOT NULL)')
+  const fulfil = createFulfilmentHandler({
+    toss,
+    ledger,
+    authenticate: () => ({ userId: 'u', userKey: 'uk' }),
+    onGrant: (order, tx) => tx.query('INSERT INTO bench_products (order_id, user_id) VALUES ($1, $2)', [order.orderId, order.userId]),
+  })
+  const server = http.createServer(toNodeListener(fulfil))
+  await new Promise((r) => server.listen(0, '127.0.0.1', r))
+  const port = server.address().port
+  const tag = `${store.replace(/\W+/g, '-')}-${Date.now()}`
+  const ids = Array.from({ length: ORDERS }, (_, i) => `${tag}-${i}`)
+  for (const orderId of ids) api.setOrder({ orderId, sku: 'remove-ads', status: 'PAYMENT_COMPLETED', userKey: 'uk' })
+  await run(
+    port,
+    ids.slice(0, 20).map((id) => `${id}`),
+  ) // warm-up (these 20 are granted here)
+  const fresh = await run(port, ids.slice(20))
+  const tossBefore = api.requests.length
+  const repeat = await run(
+    port,
+    Array.from({ length: REPEATS }, (_, i) => ids[i % ids.length]),
+  )
+  const note = `${CONCURRENCY} concurrent clients, loopback HTTP`
+  rows.push([
+    'server',
+    `verified fulfilments/s (${store})`,
+    `${fresh.perSecond.toFixed(0)}/s · p50 ${pct(fresh.latencies, 50).toFixed(1)} ms · p99 ${pct(fresh.latencies, 99).toFixed(1)} ms`,
+    `${ORDERS - 20} new orders, each asked of the fake Toss API (mTLS) and granted with onGrant in one transaction; ${note}`,
+  ])
+  rows.push([
+    'server',
+    `repeat answers/s (${store})`,
+    `${repeat.perSecond.toFixed(0)}/s · p50 ${pct(repeat.latencies, 50).toFixed(1)} ms · p99 ${pct(repeat.latencies, 99).toFixed(1)} ms`,
+    `${REPEATS} repeats from the ledger; Toss asked ${api.requests.length - tossBefore} times; ${note}`,
+  ])
+  server.close()
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'vue-toss-iap-bench-'))
+const lite = new PGlite(dir)
+await bench('PGlite on disk', lite)
+await lite.close()
+rmSync(dir, { recursive: true, force: true })
+
+const url = process.env.TEST_PG_URL ?? process.env.DATABASE_URL
+if (url) {
+  const schema = `bench_${process.pid}`
+  const admin = new pg.Pool({ connectionString: url })
+  await admin.query(`CREATE SCHEMA ${schema}`)
+  const pool = new pg.Pool({ connectionString: url, options: `-c search_path=${schema}`, max: CONCURRENCY })
+  try {
+    await bench('PostgreSQL', pool)
+  } finally {
+    await pool.end()
+    await admin.query(`DROP SCHEMA ${schema} CASCADE`)
+    await admin.end()
+  }
+} else {
+  rows.push(['server', 'verified fulfilments/s (PostgreSQL)', 'not measured', 'no TEST_PG_URL (scripts/start-postgres.sh starts one)'])
+}
+toss.close()
+await api.close()
+console.log(JSON.stringify(rows))
+process.exit(0)

@@ -1,0 +1,134 @@
+/** Which browser origins may call a handler: the mini-app's origins, exactly as the browser sends them. */
+export interface CorsOptions {
+  origins: readonly string[] | ((origin: string) => boolean)
+  /** Seconds a browser may cache a preflight answer. Default 600. */
+  maxAge?: number
+}
+
+/** The error codes the handlers answer with. */
+export type ServerErrorCode =
+  | 'ORIGIN_NOT_ALLOWED'
+  | 'METHOD_NOT_ALLOWED'
+  | 'UNSUPPORTED_MEDIA_TYPE'
+  | 'BODY_TOO_LARGE'
+  | 'INVALID_JSON'
+  | 'INVALID_ORDER'
+  | 'UNAUTHENTICATED'
+  | 'AUTHENTICATION_UNAVAILABLE'
+  | 'ORDER_OWNED_BY_ANOTHER_USER'
+  | 'ORDER_IN_PROGRESS'
+  | 'PAYMENT_FAILED'
+  | 'ORDER_REFUNDED'
+  | 'ORDER_NOT_FOUND'
+  | 'MINIAPP_MISMATCH'
+  | 'TOSS_ERROR'
+  | 'TOSS_RATE_LIMITED'
+  | 'TOSS_UNAVAILABLE'
+  | 'TOSS_TIMEOUT'
+  | 'TOSS_UNREACHABLE'
+  | 'TOSS_TLS_REFUSED'
+  | 'TOSS_REJECTED'
+  | 'TOSS_BAD_RESPONSE'
+  | 'GRANT_FAILED'
+  | 'LEDGER_UNAVAILABLE'
+
+/** The JSON body of every error answer. */
+export interface ServerErrorBody {
+  error: {
+    code: ServerErrorCode
+    message: string
+    /** `true` when the same request may succeed later (the page keeps the order pending either way). */
+    retryable: boolean
+  }
+}
+
+const ALLOWED_HEADERS = 'Content-Type, Authorization'
+
+export interface Cors {
+  /** `false` for a browser origin the options do not allow (answer 403, with no CORS headers). */
+  allowed: boolean
+  headers: Headers
+}
+
+/** The CORS decision for one request: same-origin and origin-less (server-to-server) requests always pass. */
+export function cors(request: Request, options: CorsOptions | undefined, methods: string): Cors {
+  const headers = new Headers({ 'Cache-Control': 'no-store' })
+  if (!options) return { allowed: true, headers }
+  headers.set('Vary', 'Origin')
+  const origin = request.headers.get('Origin')
+  if (origin === null) return { allowed: true, headers }
+  let own: string | null = null
+  try {
+    own = new URL(request.url).origin
+  } catch {
+    /* a relative URL: no own origin to compare */
+  }
+  const listed = typeof options.origins === 'function' ? options.origins(origin) : options.origins.includes(origin)
+  if (!listed) return { allowed: origin === own, headers }
+  headers.set('Access-Control-Allow-Origin', origin)
+  headers.set('Access-Control-Allow-Credentials', 'true')
+  if (request.method === 'OPTIONS') {
+    headers.set('Access-Control-Allow-Methods', methods)
+    headers.set('Access-Control-Allow-Headers', ALLOWED_HEADERS)
+    headers.set('Access-Control-Max-Age', String(options.maxAge ?? 600))
+  }
+  return { allowed: true, headers }
+}
+
+export function json(status: number, body: unknown, headers: Headers, extra: Record<string, string> = {}): Response {
+  const all = new Headers(headers)
+  all.set('Content-Type', 'application/json; charset=utf-8')
+  for (const [k, v] of Object.entries(extra)) all.set(k, v)
+  return new Response(JSON.stringify(body), { status, headers: all })
+}
+
+export function errorResponse(
+  status: number,
+  code: ServerErrorCode,
+  message: string,
+  headers: Headers,
+  { retryable = false, retryAfter }: { retryable?: boolean; retryAfter?: number } = {},
+): Response {
+  const body: ServerErrorBody = { error: { code, message, retryable } }
+  return json(status, body, headers, retryAfter === undefined ? {} : { 'Retry-After': String(Math.ceil(retryAfter)) })
+}
+
+export class BodyError extends Error {
+  constructor(
+    readonly status: 413 | 400 | 415,
+    readonly code: 'BODY_TOO_LARGE' | 'INVALID_JSON' | 'UNSUPPORTED_MEDIA_TYPE',
+    message: string,
+  ) {
+    super(message)
+  }
+}
+
+/** Reads a JSON body, stopping as soon as it passes `limit` bytes (a missing or lying Content-Length included). */
+export async function readJson(request: Request, limit: number): Promise<unknown> {
+  const type = request.headers.get('Content-Type') ?? ''
+  if (!/^application\/json\b/i.test(type.trim()))
+    throw new BodyError(415, 'UNSUPPORTED_MEDIA_TYPE', 'send the order as Content-Type: application/json')
+  const declared = Number(request.headers.get('Content-Length') ?? NaN)
+  if (declared > limit) throw new BodyError(413, 'BODY_TOO_LARGE', `the body is larger than ${limit} bytes`)
+  const chunks: Uint8Array[] = []
+  let size = 0
+  if (request.body) {
+    const reader = request.body.getReader()
+    for (;;) {
+      const { done, value } = await reader.read()
+      if (done) break
+      size += value.byteLength
+      if (size > limit) {
+        await reader.cancel().catch(() => {})
+        throw new BodyError(413, 'BODY_TOO_LARGE', `the body is larger than ${limit} bytes`)
+      }
+      chunks.push(value)
+    }
+  }
+  const text = new TextDecoder('utf-8', { fatal: false }).decode(Buffer.concat(chunks))
+  try {
+    return JSON.parse(text)
+  } catch {
+    throw new BodyError(400, 'INVALID_JSON', 'the body is not valid JSON')
+  }
+}

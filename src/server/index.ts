@@ -1,0 +1,35 @@
+export { createTossPartnerClient, parseTossTime, TOSS_ORDER_STATUSES } from './partnerClient.js'
+export type {
+  GetOrderStatusOptions,
+  TossClientLogEvent,
+  TossCredential,
+  TossOrderStatus,
+  TossOrderStatusResult,
+  TossPartnerClient,
+  TossPartnerClientOptions,
+  TossRetryOptions,
+} from './partnerClient.js'
+export { TossApiError } from './errors.js'
+export type { TossApiErrorCode, TossApiErrorOptions } from './errors.js'
+export { createGrantLedger, GrantTimeoutError } from './ledger.js'
+export type {
+  GrantLedger,
+  GrantOptions,
+  GrantRecord,
+  GrantResult,
+  GrantState,
+  GrantTransaction,
+  NewGrant,
+  PGliteLike,
+  PgPoolLike,
+  SqlQueryable,
+} from './ledger.js'
+export { createFulfilmentHandler, parseGrantOrder } from './fulfilment.js'
+export type { Authenticate, AuthenticatedUser, FulfilmentHandler, FulfilmentHandlerOptions, FulfilmentSuccessBody } from './fulfilment.js'
+export type { CorsOptions, ServerErrorBody, ServerErrorCode } from './http.js'
+export { createEntitlementsHandler, entitlementsFrom } from './entitlements.js'
+export type { EntitlementsBody, EntitlementsHandlerOptions } from './entitlements.js'
+export { toNodeListener } from './node.js'
+// The types the page half sends and reads, so both halves share one definition.
+export type { ServerEntitlement } from '../core/entitlements.js'
+export type { GrantOrder, GrantOrderKind, OrderKind, ProductType, SubscriptionInfo } from '../core/types.js'

@@ -1,0 +1,6 @@
+// `vue-toss-iap/testing/server`: Node-only test helpers for the server half. Kept apart from
+// `vue-toss-iap/testing`, which runs in the page.
+export { createTestCertificates } from './certificates.js'
+export type { PemPair, TestCertificates } from './certificates.js'
+export { fromSimulatorOrder, koreanTime, startFakeTossPartnerApi } from './partnerApi.js'
+export type { FakeTossFault, FakeTossOrder, FakeTossPartnerApi, FakeTossPartnerApiOptions, FakeTossRequest } from './partnerApi.js'
