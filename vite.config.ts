@@ -1,7 +1,7 @@
 import { defineConfig } from 'vite'
 
-// The library build, every peer and dependency left external. Three page entries (main, testing, messages)
-// and two Node entries (server, testing/server): the Node ones import node builtins, pg, PGlite and
+// The library build, every peer and dependency left external. Four page entries (main, testing, messages,
+// vite/client) and three Node entries (server, testing/server, the dev-only Vite plugin vite): the Node ones import node builtins, pg, PGlite and
 // selfsigned, which stay external too; scripts/check-package.mjs proves none of it reaches a page entry.
 export default defineConfig({
   build: {
@@ -17,6 +17,8 @@ export default defineConfig({
         server: 'src/server/index.ts',
         'testing-server': 'src/testing/server.ts',
         messages: 'src/messages/index.ts',
+        vite: 'src/vite/index.ts',
+        'vite-client': 'src/vite/client.ts',
       },
       formats: ['es'],
     },
@@ -31,6 +33,7 @@ export default defineConfig({
         /^pg($|\/)/,
         /^@electric-sql\/pglite($|\/)/,
         /^selfsigned$/,
+        /^vite$/,
       ],
       // One file per module, as in src: with `"sideEffects": false` an app's bundler drops whole
       // modules it does not import (a store defined at a module's top level is otherwise kept).

@@ -92,6 +92,8 @@ describe('code blocks in the docs', () => {
             'vue-toss-iap': ['src/index.ts'],
             'vue-toss-iap/testing': ['src/testing/index.ts'],
             'vue-toss-iap/messages': ['src/messages/index.ts'],
+            'vue-toss-iap/server': ['src/server/index.ts'],
+            'vue-toss-iap/vite': ['src/vite/index.ts'],
           },
           typeRoots: [join(root, 'node_modules/@types')],
         },

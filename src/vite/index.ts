@@ -1,0 +1,88 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Plugin } from 'vite'
+import type { DevHostOptions } from './client.js'
+
+/** A Fetch-style handler, as `createFulfilmentHandler` from `vue-toss-iap/server` returns. */
+export type DevEndpointHandler = (request: Request) => Response | Promise<Response>
+
+export interface TossIapDevOptions extends DevHostOptions {
+  /**
+   * The app-server endpoints served beside the app in `vite dev`, by path. Default: a small
+   * in-memory fulfilment at `POST /api/iap/fulfill` (idempotent on `orderId`) and the grants as
+   * entitlements at `GET /api/iap/entitlements`. Pass your own (e.g. `vue-toss-iap/server`'s
+   * handler) to run your real fulfilment; `false` serves none.
+   */
+  endpoints?: Record<string, DevEndpointHandler> | false
+}
+
+const VIRTUAL = 'virtual:vue-toss-iap/dev-host'
+const RESOLVED = `\0${VIRTUAL}`
+
+/**
+ * `vite dev` only (`apply: 'serve'`): injects the simulated Toss host into the page before the
+ * app's own modules, with a small host panel, and serves fulfilment and entitlement endpoints.
+ * `vite build` contains none of it. In a page with a real Toss bridge (the `granite dev` sandbox
+ * app) the host refuses to install unless `force: true`.
+ */
+export function tossIapDev(options: TossIapDevOptions = {}): Plugin {
+  const { endpoints, ...host } = options
+  const handlers = endpoints === false ? {} : (endpoints ?? devFulfilment())
+  return {
+    name: 'vue-toss-iap:dev',
+    apply: 'serve',
+    resolveId: (id) => (id === VIRTUAL ? RESOLVED : undefined),
+    load: (id) =>
+      id === RESOLVED ? `import { installDevHost } from 'vue-toss-iap/vite/client'\ninstallDevHost(${JSON.stringify(host)})\n` : undefined,
+    transformIndexHtml: {
+      order: 'pre',
+      // A module script first in <head>: modules run in document order, so the host is in place
+      // before the app's entry (and the SDK it imports) runs.
+      handler: () => [{ tag: 'script', attrs: { type: 'module', src: `/@id/${VIRTUAL}` }, injectTo: 'head-prepend' }],
+    },
+    configureServer(server) {
+      server.middlewares.use((req, res, next) => {
+        const path = (req.url ?? '/').split('?')[0]!
+        const handler = handlers[path]
+        if (!handler) return next()
+        void serve(handler, req, res).catch(next)
+      })
+    },
+  }
+}
+
+async function serve(handler: DevEndpointHandler, req: IncomingMessage, res: ServerResponse) {
+  const chunks: Buffer[] = []
+  for await (const chunk of req) chunks.push(chunk as Buffer)
+  const headers = new Headers()
+  for (const [name, value] of Object.entries(req.headers)) if (typeof value === 'string') headers.set(name, value)
+  const method = req.method ?? 'GET'
+  const request = new Request(`http://${req.headers.host ?? 'localhost'}${req.url ?? '/'}`, {
+    method,
+    headers,
+    ...(method !== 'GET' && method !== 'HEAD' && { body: Buffer.concat(chunks) }),
+  })
+  const response = await handler(request)
+  res.statusCode = response.status
+  response.headers.forEach((value, name) => res.setHeader(name, value))
+  res.end(Buffer.from(await response.arrayBuffer()))
+}
+
+/** The default endpoints: an in-memory ledger, one grant per `orderId`, for development only. */
+export function devFulfilment(): Record<string, DevEndpointHandler> {
+  const grants = new Map<string, { orderId: string; sku: string; requests: number }>()
+  const json = (body: unknown, status = 200) => Response.json(body, { status })
+  return {
+    '/api/iap/fulfill': async (request) => {
+      if (request.method !== 'POST') return json({ error: 'POST only' }, 405)
+      const order = (await request.json().catch(() => null)) as { orderId?: unknown; sku?: unknown } | null
+      if (typeof order?.orderId !== 'string' || !order.orderId) return json({ error: 'orderId required' }, 400)
+      const known = grants.get(order.orderId)
+      if (known) known.requests++
+      else grants.set(order.orderId, { orderId: order.orderId, sku: typeof order.sku === 'string' ? order.sku : '', requests: 1 })
+      return json({ ok: true, granted: true })
+    },
+    '/api/iap/entitlements': () => json([...grants.values()].map((g) => ({ sku: g.sku, isActive: true, orderId: g.orderId }))),
+  }
+}
+
+export type { DevHostOptions } from './client.js'

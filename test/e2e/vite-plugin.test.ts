@@ -1,0 +1,59 @@
+import { chromium, type Browser } from 'playwright'
+import { createServer, type ViteDevServer } from 'vite'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { CHROMIUM_ARGS, chromiumPath } from '../chromium'
+import { tinyAppConfig } from '../fixtures/vite-app/config'
+
+// A user's own app with one line of vite.config (tossIapDev()), in `vite dev`, in Chromium.
+
+let server: ViteDevServer
+let browser: Browser
+let base = ''
+
+beforeAll(async () => {
+  server = await createServer({ ...tinyAppConfig({ latency: 0 }), server: { port: 0, host: '127.0.0.1' } })
+  await server.listen()
+  base = server.resolvedUrls!.local[0]!
+  browser = await chromium.launch({ executablePath: chromiumPath(), args: CHROMIUM_ARGS })
+})
+afterAll(async () => {
+  await browser?.close()
+  await server?.close()
+})
+
+describe('vue-toss-iap/vite in vite dev', () => {
+  it('an app that knows nothing of a simulator buys, and the dev endpoint grants the order once', async () => {
+    const page = await browser.newPage()
+    const problems: string[] = []
+    page.on('console', (m) => (m.type() === 'error' || m.type() === 'warning') && problems.push(m.text()))
+    await page.goto(base)
+    await page.getByRole('button', { name: 'buy' }).click()
+    await expect.poll(() => page.locator('output').textContent()).toBe('completed')
+    const owned = (await (await fetch(new URL('/api/iap/entitlements', base))).json()) as Array<{ sku: string }>
+    expect(owned.map((e) => e.sku)).toEqual(['gem-100'])
+    expect(await page.evaluate(() => window.__vueTossIapDevHost!.orders.map((o) => o.completed))).toEqual([true])
+    // The small panel scripts the next purchase.
+    await page.locator('[data-vue-toss-iap-panel] summary').click()
+    await page.locator('[data-vue-toss-iap-panel] select').selectOption('cancel')
+    await page.locator('[data-vue-toss-iap-panel] button', { hasText: 'queue' }).click()
+    await page.getByRole('button', { name: 'buy' }).click()
+    await expect.poll(() => page.locator('output').textContent()).toBe('canceled')
+    expect(problems).toEqual([])
+    await page.close()
+  })
+
+  it('refuses to fake the host where a real Toss bridge is already in the page', async () => {
+    const page = await browser.newPage()
+    const errors: string[] = []
+    page.on('console', (m) => m.type() === 'error' && errors.push(m.text()))
+    // What the granite dev sandbox app's WebView provides before any page script runs.
+    await page.addInitScript(() => {
+      ;(window as any).ReactNativeWebView = { postMessage() {} }
+    })
+    await page.goto(base)
+    await expect.poll(() => errors.join('\n')).toContain('refused to install its simulated Toss host')
+    expect(await page.evaluate(() => window.__vueTossIapDevHost)).toBeUndefined()
+    expect(await page.locator('[data-vue-toss-iap-panel]').count()).toBe(0)
+    await page.close()
+  })
+})
