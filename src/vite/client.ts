@@ -10,6 +10,8 @@ export interface DevHostOptions extends Pick<SimulatorOptions, 'environment' | '
   panel?: boolean
   /** Install even when a real Toss bridge is there (the `granite dev` sandbox app). Default `false`. */
   force?: boolean
+  /** @internal Where the dev server's fake Toss learns the host's orders (set by the plugin). */
+  mirror?: string
 }
 
 declare global {
@@ -34,11 +36,19 @@ export function installDevHost(options: DevHostOptions = {}): TossSimulator | nu
     )
     return null
   }
-  const { panel = true, force: _force, ...simulator } = options
+  const { panel = true, force: _force, mirror, ...simulator } = options
+  // Toss keeps its orders when the mini-app is closed; so does this host, across reloads. The real
+  // Toss also knows every order on its servers: the ledger goes to the dev server's fake Toss too.
+  const storage: Pick<Storage, 'getItem' | 'setItem'> = {
+    getItem: (key) => localStorage.getItem(key),
+    setItem(key, value) {
+      localStorage.setItem(key, value)
+      if (mirror) void fetch(mirror, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: value }).catch(() => {})
+    },
+  }
   const sim = installTossSimulator({
     ...simulator,
-    // Toss keeps its orders when the mini-app is closed; so does this host, across reloads.
-    persist: { storage: localStorage, key: 'vue-toss-iap:dev-host' },
+    persist: { storage, key: 'vue-toss-iap:dev-host' },
     onAppClose: () => setTimeout(() => location.reload(), 300),
   })
   window.__vueTossIapDevHost = sim

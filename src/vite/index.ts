@@ -1,18 +1,21 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Plugin } from 'vite'
+import { DEFAULT_PRODUCTS } from '../testing/catalogue.js'
 import type { DevHostOptions } from './client.js'
+import { MIRROR_PATH, serverHalfEndpoints } from './serverHalf.js'
 
 /** A Fetch-style handler, as `createFulfilmentHandler` from `vue-toss-iap/server` returns. */
 export type DevEndpointHandler = (request: Request) => Response | Promise<Response>
 
 export interface TossIapDevOptions extends DevHostOptions {
   /**
-   * The app-server endpoints served beside the app in `vite dev`, by path. Default: a small
-   * in-memory fulfilment at `POST /api/iap/fulfill` (idempotent on `orderId`) and the grants as
-   * entitlements at `GET /api/iap/entitlements`. Pass your own (e.g. `vue-toss-iap/server`'s
-   * handler) to run your real fulfilment; `false` serves none.
+   * The app-server endpoints served beside the app in `vite dev`, by path. Default `'server'`:
+   * `vue-toss-iap/server`'s fulfilment (`POST /api/iap/fulfill`) and entitlements
+   * (`GET /api/iap/entitlements`) on an in-memory PGlite, each order verified with a fake Toss that
+   * knows the simulated host's orders. `'memory'`: a plain in-memory grant per `orderId`, without
+   * PGlite. Or your own handlers by path (e.g. your real fulfilment); `false` serves none.
    */
-  endpoints?: Record<string, DevEndpointHandler> | false
+  endpoints?: 'server' | 'memory' | Record<string, DevEndpointHandler> | false
 }
 
 const VIRTUAL = 'virtual:vue-toss-iap/dev-host'
@@ -25,14 +28,20 @@ const RESOLVED = `\0${VIRTUAL}`
  * app) the host refuses to install unless `force: true`.
  */
 export function tossIapDev(options: TossIapDevOptions = {}): Plugin {
-  const { endpoints, ...host } = options
-  const handlers = endpoints === false ? {} : (endpoints ?? devFulfilment())
+  const { endpoints = 'server', ...host } = options
+  const half = endpoints === 'server' ? serverHalfEndpoints(options.products ?? DEFAULT_PRODUCTS) : undefined
+  const handlers =
+    endpoints === false ? {} : endpoints === 'memory' ? devFulfilment() : endpoints === 'server' ? half!.endpoints : endpoints
+  // The page mirrors its simulated Toss ledger to the fake Toss only when there is one.
+  const clientOptions = { ...host, ...(half && { mirror: MIRROR_PATH }) }
   return {
     name: 'vue-toss-iap:dev',
     apply: 'serve',
     resolveId: (id) => (id === VIRTUAL ? RESOLVED : undefined),
     load: (id) =>
-      id === RESOLVED ? `import { installDevHost } from 'vue-toss-iap/vite/client'\ninstallDevHost(${JSON.stringify(host)})\n` : undefined,
+      id === RESOLVED
+        ? `import { installDevHost } from 'vue-toss-iap/vite/client'\ninstallDevHost(${JSON.stringify(clientOptions)})\n`
+        : undefined,
     transformIndexHtml: {
       order: 'pre',
       // A module script first in <head>: modules run in document order, so the host is in place
@@ -40,6 +49,7 @@ export function tossIapDev(options: TossIapDevOptions = {}): Plugin {
       handler: () => [{ tag: 'script', attrs: { type: 'module', src: `/@id/${VIRTUAL}` }, injectTo: 'head-prepend' }],
     },
     configureServer(server) {
+      server.httpServer?.once('close', () => void half?.close())
       server.middlewares.use((req, res, next) => {
         const path = (req.url ?? '/').split('?')[0]!
         const handler = handlers[path]

@@ -14,7 +14,7 @@ app.use(createPinia())
 app.use(
   createTossIap({
     grant: grantViaEndpoint(`${API}/api/iap/fulfill`, {
-      headers: { Authorization: `Bearer ${token()}` },
+      headers: () => ({ Authorization: `Bearer ${token()}` }), // read before each request
       credentials: 'include',
     }),
   }),
