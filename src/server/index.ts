@@ -23,7 +23,14 @@ export type {
   PGliteLike,
   PgPoolLike,
   SqlQueryable,
+  SubscriptionChange,
+  SubscriptionEventInput,
+  SubscriptionEventStore,
+  SubscriptionListener,
+  SubscriptionSnapshot,
 } from './ledger.js'
+export { createSubscriptionWebhookHandler, parseSubscriptionEvent, subscriptionEventKey } from './webhooks.js'
+export type { SubscriptionWebhookBody, SubscriptionWebhookHandler, SubscriptionWebhookHandlerOptions } from './webhooks.js'
 export { createFulfilmentHandler, parseGrantOrder } from './fulfilment.js'
 export type { Authenticate, AuthenticatedUser, FulfilmentHandler, FulfilmentHandlerOptions, FulfilmentSuccessBody } from './fulfilment.js'
 export type { CorsOptions, ServerErrorBody, ServerErrorCode } from './http.js'
