@@ -29,6 +29,8 @@ export type {
   SubscriptionListener,
   SubscriptionSnapshot,
 } from './ledger.js'
+export { reconcile, tokenBucket } from './reconcile.js'
+export type { ReconcileClock, ReconcileLogEvent, ReconcileOptions, ReconcileSummary } from './reconcile.js'
 export { createSubscriptionWebhookHandler, parseSubscriptionEvent, subscriptionEventKey } from './webhooks.js'
 export type { SubscriptionWebhookBody, SubscriptionWebhookHandler, SubscriptionWebhookHandlerOptions } from './webhooks.js'
 export { createFulfilmentHandler, parseGrantOrder } from './fulfilment.js'

@@ -255,6 +255,7 @@ const MIGRATIONS: readonly string[] = [
      cursor_order_id text,
      run_started_at timestamptz,
      last_finished_at timestamptz,
+     lease_until timestamptz,
      updated_at timestamptz NOT NULL DEFAULT now()
    );`,
 ]

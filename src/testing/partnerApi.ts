@@ -36,6 +36,8 @@ export interface FakeTossPartnerApiOptions {
   certificates?: TestCertificates
   /** Default 0: any free port on 127.0.0.1. */
   port?: number
+  /** The clock requests are recorded by (`requests[].at`, `maxRequestsPerMinute`); default `Date.now`. Share a fake one with the code under test. */
+  now?: () => number
 }
 
 export interface FakeTossRequest {
@@ -53,6 +55,8 @@ export interface FakeTossPartnerApi {
   /** Ready options for `createTossPartnerClient` (its `baseUrl`, `ca`, `cert`, `key`). */
   clientOptions(pair?: PemPair): { baseUrl: string; ca: string; cert: string; key: string }
   setOrder(order: FakeTossOrder): void
+  /** The store refunded this order (one set with `setOrder`): order-status answers `REFUNDED` from now on. */
+  refund(orderId: string): void
   /** The next `times` order-status requests (for `orderId` only, when given) get `fault`. */
   failNext(fault: FakeTossFault, times?: number, orderId?: string): void
   /** Every order-status request from now on gets `fault`, until `clearFaults()`. */
@@ -106,6 +110,7 @@ export async function startFakeTossPartnerApi(options: FakeTossPartnerApiOptions
   const refusedSockets = new WeakSet<object>()
   const requests: FakeTossRequest[] = []
   let refusedHandshakes = 0
+  const now = options.now ?? Date.now
 
   const takeFault = (orderId: string | null): FakeTossFault | null => {
     const i = queue.findIndex((q) => q.orderId === undefined || q.orderId === orderId)
@@ -147,7 +152,7 @@ export async function startFakeTossPartnerApi(options: FakeTossPartnerApiOptions
         }
         const header = req.headers['x-toss-user-key']
         const userKey = typeof header === 'string' && header !== '' ? header : null
-        const record = (answer: FakeTossRequest['answer']) => requests.push({ at: Date.now(), orderId, userKey, answer })
+        const record = (answer: FakeTossRequest['answer']) => requests.push({ at: now(), orderId, userKey, answer })
         if (!orderId || !userKey) {
           record(400)
           return send(400, {
@@ -214,6 +219,11 @@ export async function startFakeTossPartnerApi(options: FakeTossPartnerApiOptions
     certificates,
     clientOptions: (pair = certificates.client) => ({ baseUrl: url, ca: certificates.ca.cert, cert: pair.cert, key: pair.key }),
     setOrder: (order) => void map.set(order.orderId, order),
+    refund: (orderId) => {
+      const order = map.get(orderId)
+      if (!order) throw new Error(`the fake Toss API has no order ${orderId} to refund (setOrder it first)`)
+      map.set(orderId, { ...order, status: 'REFUNDED', statusDeterminedAt: koreanTime(new Date(now())) })
+    },
     failNext: (fault, times = 1, orderId) => void queue.push({ fault, times, ...(orderId !== undefined && { orderId }) }),
     failAll: (fault) => void (always = fault),
     clearFaults: () => {
