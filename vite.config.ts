@@ -17,6 +17,8 @@ export default defineConfig({
         server: 'src/server/index.ts',
         'testing-server': 'src/testing/server.ts',
         messages: 'src/messages/index.ts',
+        // `npx vue-toss-iap reconcile` (package.json `bin`).
+        cli: 'src/server/cli.ts',
       },
       formats: ['es'],
     },
