@@ -4,9 +4,11 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { PGlite } from '@electric-sql/pglite'
 import { build } from 'esbuild'
+import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createGrantLedger } from '../../src/server/index.ts'
 import { startFakeTossPartnerApi, type FakeTossPartnerApi } from '../../src/testing/server.ts'
+import { PG_URL } from './pg.ts'
 import { openPGlite } from './pglite.ts'
 
 const cache = join(process.cwd(), 'node_modules', '.cache', 'vue-toss-iap-test')
@@ -118,6 +120,42 @@ describe('vue-toss-iap reconcile', () => {
       expect(stderr).toMatch(message)
       expect(stdout + stderr).not.toContain('BEGIN')
       expect(stdout + stderr).not.toContain(key.split('\n')[1]!)
+    }
+  })
+})
+
+describe.skipIf(!PG_URL)('vue-toss-iap reconcile on PostgreSQL', () => {
+  it('reconciles a pg ledger given as DATABASE_URL', { timeout: 120_000 }, async () => {
+    const schema = `cli_${process.pid}_${Date.now()}`
+    const admin = new pg.Pool({ connectionString: PG_URL! })
+    await admin.query(`CREATE SCHEMA ${schema}`)
+    const pool = new pg.Pool({ connectionString: PG_URL!, options: `-c search_path=${schema}` })
+    try {
+      const ledger = await createGrantLedger(pool)
+      for (const orderId of ['p-1', 'p-2']) {
+        api.setOrder({ orderId, sku: 'remove-ads', status: 'PURCHASED', userKey: 'tk-bob' })
+        await ledger.grant({ orderId, userId: 'bob', sku: 'remove-ads', kind: 'one-time', tossStatus: 'PURCHASED', userKey: 'tk-bob' })
+      }
+      api.refund('p-1')
+      const url = new URL(PG_URL!)
+      url.searchParams.set('options', `-c search_path=${schema}`)
+      const { code, stdout, stderr } = await run({
+        DATABASE_URL: url.href,
+        TOSS_CERT: api.certificates.client.cert,
+        TOSS_KEY: keyFile,
+        TOSS_CA: api.certificates.ca.cert,
+        TOSS_BASE_URL: api.url,
+      })
+      expect(stderr).toBe('')
+      expect(code).toBe(0)
+      expect(stdout).toContain('finished; checked 2, refunded 1')
+      expect(stdout).not.toContain(url.password || 'BEGIN')
+      expect(await ledger.find('p-1')).toMatchObject({ state: 'refunded' })
+      expect(await ledger.find('p-2')).toMatchObject({ state: 'granted' })
+    } finally {
+      await pool.end()
+      await admin.query(`DROP SCHEMA ${schema} CASCADE`)
+      await admin.end()
     }
   })
 })
