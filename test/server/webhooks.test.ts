@@ -180,6 +180,21 @@ function suite(name: string, open: Open) {
       expect(await events()).toBe(stored)
     })
 
+    it('ignores another event type with 202, and reads occurredAt with a zone as given', async () => {
+      const stored = await events()
+      expect(await send({ eventType: 'subscription.something_else', occurredAt: '2026-08-11T03:00:00' })).toMatchObject({
+        status: 202,
+        body: { received: true, ignored: 'subscription.something_else' },
+      })
+      expect(await events()).toBe(stored)
+      const parsed = parseSubscriptionEvent({ ...subscriptionLifecycle('o-z')[0], occurredAt: '2026-08-11T03:00:00Z' })
+      const korean = parseSubscriptionEvent({ ...subscriptionLifecycle('o-z')[0], occurredAt: '2026-08-11T03:00:00' })
+      if (!parsed.ok || parsed.kind !== 'status_changed' || !korean.ok || korean.kind !== 'status_changed') throw new Error('not parsed')
+      expect(parsed.event.occurredAt.toISOString()).toBe('2026-08-11T03:00:00.000Z')
+      expect(korean.event.occurredAt.toISOString()).toBe('2026-08-10T18:00:00.000Z')
+      expect(parsed.event.key).not.toBe(korean.event.key)
+    })
+
     it('replays the same events three times in random orders, with duplicates, to the same final state', async () => {
       const finals = []
       for (const seed of [1, 2, 3]) {
@@ -355,13 +370,21 @@ describe('a restart between storing and applying', () => {
       const seen: string[] = []
       const handler = createSubscriptionWebhookHandler({
         ledger: reopened,
-        credential: SECRET,
+        credential: ['Basic old-value', SECRET],
         onSubscriptionChange: (change) => void seen.push(change.current.status),
       })
       await handler.ready
       expect(seen).toEqual(['ACTIVE'])
       expect(await reopened.find('o-killed')).toMatchObject({ subscriptionStatus: 'ACTIVE', accessActive: true })
       expect(await reopened.subscriptionEvents.pending()).toBe(0)
+      // Either credential while the console's value is being changed.
+      const post = (auth: string) =>
+        handler(
+          new Request('http://x/w', { method: 'POST', headers: { Authorization: auth }, body: JSON.stringify(registrationVerification()) }),
+        )
+      expect((await post('Basic old-value')).status).toBe(204)
+      expect((await post(`Bearer ${SECRET}`)).status).toBe(204)
+      expect((await post('Basic older-value')).status).toBe(401)
     } finally {
       await db.close()
       rmSync(first.dir, { recursive: true, force: true })
