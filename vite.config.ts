@@ -19,6 +19,8 @@ export default defineConfig({
         messages: 'src/messages/index.ts',
         vite: 'src/vite/index.ts',
         'vite-client': 'src/vite/client.ts',
+        // `npx vue-toss-iap reconcile` (package.json `bin`).
+        cli: 'src/server/cli.ts',
       },
       formats: ['es'],
     },

@@ -36,7 +36,7 @@ function subscriptionOf(o: GrantRecord, isAccessible: boolean): SubscriptionInfo
     catalogId: null,
     status: (SUBSCRIPTION_STATUSES.includes(o.subscriptionStatus) ? o.subscriptionStatus : 'UNKNOWN') as SubscriptionStatus,
     expiresAt: o.subscriptionExpiresAt?.toISOString() ?? null,
-    isAutoRenew: false,
+    isAutoRenew: o.subscriptionAutoRenew ?? false,
     gracePeriodExpiresAt: null,
     isAccessible,
   }

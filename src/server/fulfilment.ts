@@ -196,6 +196,7 @@ export function createFulfilmentHandler(options: FulfilmentHandlerOptions): Fulf
           tossStatus: status.status,
           tossStatusAt: status.statusDeterminedAt,
           source: order.source,
+          userKey: user.userKey,
         },
         onGrant &&
           (async (record, tx) => {

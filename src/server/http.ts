@@ -13,6 +13,7 @@ export type ServerErrorCode =
   | 'BODY_TOO_LARGE'
   | 'INVALID_JSON'
   | 'INVALID_ORDER'
+  | 'INVALID_EVENT'
   | 'UNAUTHENTICATED'
   | 'AUTHENTICATION_UNAVAILABLE'
   | 'ORDER_OWNED_BY_ANOTHER_USER'
@@ -104,9 +105,9 @@ export class BodyError extends Error {
 }
 
 /** Reads a JSON body, stopping as soon as it passes `limit` bytes (a missing or lying Content-Length included). */
-export async function readJson(request: Request, limit: number): Promise<unknown> {
+export async function readJson(request: Request, limit: number, { anyContentType = false } = {}): Promise<unknown> {
   const type = request.headers.get('Content-Type') ?? ''
-  if (!/^application\/json\b/i.test(type.trim()))
+  if (!anyContentType && !/^application\/json\b/i.test(type.trim()))
     throw new BodyError(415, 'UNSUPPORTED_MEDIA_TYPE', 'send the order as Content-Type: application/json')
   const declared = Number(request.headers.get('Content-Length') ?? NaN)
   if (declared > limit) throw new BodyError(413, 'BODY_TOO_LARGE', `the body is larger than ${limit} bytes`)

@@ -23,7 +23,16 @@ export type {
   PGliteLike,
   PgPoolLike,
   SqlQueryable,
+  SubscriptionChange,
+  SubscriptionEventInput,
+  SubscriptionEventStore,
+  SubscriptionListener,
+  SubscriptionSnapshot,
 } from './ledger.js'
+export { reconcile, tokenBucket } from './reconcile.js'
+export type { ReconcileClock, ReconcileLogEvent, ReconcileOptions, ReconcileSummary } from './reconcile.js'
+export { createSubscriptionWebhookHandler, parseSubscriptionEvent, subscriptionEventKey } from './webhooks.js'
+export type { SubscriptionWebhookBody, SubscriptionWebhookHandler, SubscriptionWebhookHandlerOptions } from './webhooks.js'
 export { createFulfilmentHandler, parseGrantOrder } from './fulfilment.js'
 export type { Authenticate, AuthenticatedUser, FulfilmentHandler, FulfilmentHandlerOptions, FulfilmentSuccessBody } from './fulfilment.js'
 export type { CorsOptions, ServerErrorBody, ServerErrorCode } from './http.js'

@@ -45,6 +45,20 @@ export interface GrantRecord {
   subscriptionExpiresAt: Date | null
   /** `false` once access was taken back; `null` while nothing beyond the grant is known. */
   accessActive: boolean | null
+  /** The subscription's `autoRenew` in the last applied webhook event; `null` until one. */
+  subscriptionAutoRenew: boolean | null
+  /** The `changeReason` of the last applied webhook event, as Toss spelled it. */
+  subscriptionChangeReason: string | null
+  /** `occurredAt` of the last applied webhook event (read as Korean time). */
+  subscriptionEventAt: Date | null
+  /**
+   * `true` when the stored events of this subscription do not chain: some event's `previous`
+   * disagrees with the `current` of the event before it (an event Toss sent was lost). Cleared if
+   * the missing event arrives after all.
+   */
+  subscriptionEventLost: boolean
+  /** The Toss user key the order was verified with (refund reconciliation asks Toss with it); `null` for older rows. */
+  userKey: string | null
 }
 
 export interface NewGrant {
@@ -56,6 +70,8 @@ export interface NewGrant {
   tossStatus: string
   tossStatusAt?: Date | null
   source?: string | null
+  /** The Toss user key order-status was asked with: kept so that `reconcile()` can ask again. */
+  userKey?: string | null
 }
 
 export interface GrantResult {
@@ -99,9 +115,88 @@ export interface GrantLedger {
   ordersOf(userId: string): Promise<GrantRecord[]>
   /** Runs `fn` in a transaction of the ledger's database. */
   transaction<T>(fn: (tx: GrantTransaction) => Promise<T>): Promise<T>
+  /**
+   * Marks a granted order refunded, once: only the call that moves it from `refunded_at IS NULL`
+   * runs `onRevoke`, in the same transaction (throwing rolls the mark back). `null` when the order
+   * is unknown or was already refunded.
+   */
+  markRefunded(
+    orderId: string,
+    details: { tossStatusAt?: Date | null },
+    onRevoke?: (record: GrantRecord, tx: GrantTransaction) => Promise<void> | void,
+  ): Promise<GrantRecord | null>
+  /** Subscription webhook events: stored, then applied (see subscriptions.ts). */
+  readonly subscriptionEvents: SubscriptionEventStore
+}
+
+/** One `subscription.status_changed` snapshot as the ledger keeps it (unknown values as sent). */
+export interface SubscriptionSnapshot {
+  status: string
+  /** `null` when Toss did not send it. */
+  accessGranted: boolean | null
+  /** `expiresAt` read as Korean time; `null` when absent or unreadable. */
+  expiresAt: Date | null
+  autoRenew: boolean | null
+}
+
+/** A parsed `subscription.status_changed` event, ready to store. */
+export interface SubscriptionEventInput {
+  /** Derived from the content (Toss sends no event id): equal events share it. */
+  key: string
+  orderId: string
+  sku: string | null
+  occurredAt: Date
+  changeReason: string | null
+  current: SubscriptionSnapshot
+  previous: SubscriptionSnapshot | null
+  /** The event as Toss sent it. */
+  payload: unknown
+}
+
+/** A state change applied to a ledger row, as `onSubscriptionChange` gets it. */
+export interface SubscriptionChange {
+  orderId: string
+  userId: string
+  sku: string
+  eventKey: string
+  occurredAt: Date
+  changeReason: string | null
+  current: SubscriptionSnapshot
+  previous: SubscriptionSnapshot | null
+  /** The row before the change. */
+  before: GrantRecord
+  /** The row after the change (committed with whatever `onSubscriptionChange` writes through `tx`). */
+  record: GrantRecord
+  /** `previous` disagrees with the event before this one: an event was lost. */
+  lostEvent: boolean
+}
+
+export type SubscriptionListener = (change: SubscriptionChange, tx: GrantTransaction) => Promise<void> | void
+
+export interface SubscriptionEventStore {
+  /**
+   * Stores an event durably (committed when this resolves). `false` for a duplicate. Takes the
+   * same per-order lock as `grant`, so an event and the grant of its order never miss each other.
+   */
+  store(event: SubscriptionEventInput): Promise<boolean>
+  /**
+   * Applies the order's stored, not yet applied events in one transaction, oldest first; an event
+   * older than the row's last one is kept but changes nothing. Nothing happens while the order is
+   * not in the ledger (the grant applies them). Throws, leaving them pending, if the listener does.
+   */
+  apply(orderId: string): Promise<SubscriptionChange[]>
+  /** Applies every pending event whose order is in the ledger. One indexed query when there is none. */
+  applyPending(): Promise<{ applied: number; failed: number }>
+  /** Called inside each change's transaction, also by `grant` for events that waited for the order. */
+  listen(listener: SubscriptionListener | undefined): void
+  /** Events stored and not applied yet (waiting for their order, or for a retry). */
+  pending(orderId?: string): Promise<number>
 }
 
 const TABLE = 'toss_iap_grants'
+const EVENTS = 'toss_iap_subscription_events'
+/** Key space of the per-order advisory locks (grant and subscription event). */
+const ORDER_LOCK = 740_310_010
 /** Any constant: the lock that serialises schema migrations across processes. */
 const MIGRATION_LOCK = 740_310_012
 
@@ -125,6 +220,44 @@ const MIGRATIONS: readonly string[] = [
      access_active boolean
    );
    CREATE INDEX ${TABLE}_user ON ${TABLE} (user_id, granted_at DESC);`,
+  // 2: subscription webhooks and refund reconciliation (#10).
+  `ALTER TABLE ${TABLE} ADD COLUMN subscription_auto_renew boolean;
+   ALTER TABLE ${TABLE} ADD COLUMN subscription_change_reason text;
+   ALTER TABLE ${TABLE} ADD COLUMN subscription_event_at timestamptz;
+   ALTER TABLE ${TABLE} ADD COLUMN subscription_event_key text;
+   ALTER TABLE ${TABLE} ADD COLUMN subscription_event_lost boolean NOT NULL DEFAULT false;
+   ALTER TABLE ${TABLE} ADD COLUMN toss_user_key text;
+   CREATE INDEX ${TABLE}_granted ON ${TABLE} (granted_at, order_id);
+   CREATE TABLE ${EVENTS} (
+     event_key text PRIMARY KEY,
+     order_id text NOT NULL,
+     sku text,
+     occurred_at timestamptz NOT NULL,
+     change_reason text,
+     status text NOT NULL,
+     access_granted boolean,
+     expires_at timestamptz,
+     auto_renew boolean,
+     previous_status text,
+     previous_access_granted boolean,
+     has_previous boolean NOT NULL,
+     payload jsonb NOT NULL,
+     received_at timestamptz NOT NULL DEFAULT now(),
+     applied_at timestamptz,
+     outcome text
+   );
+   CREATE INDEX ${EVENTS}_order ON ${EVENTS} (order_id, occurred_at, event_key);
+   CREATE INDEX ${EVENTS}_pending ON ${EVENTS} (order_id) WHERE applied_at IS NULL;
+   CREATE TABLE toss_iap_reconcile (
+     name text PRIMARY KEY,
+     window_from timestamptz,
+     cursor_granted_at timestamptz,
+     cursor_order_id text,
+     run_started_at timestamptz,
+     last_finished_at timestamptz,
+     lease_until timestamptz,
+     updated_at timestamptz NOT NULL DEFAULT now()
+   );`,
 ]
 
 interface Row {
@@ -143,6 +276,12 @@ interface Row {
   subscription_status: string | null
   subscription_expires_at: Date | null
   access_active: boolean | null
+  subscription_auto_renew: boolean | null
+  subscription_change_reason: string | null
+  subscription_event_at: Date | null
+  subscription_event_key: string | null
+  subscription_event_lost: boolean
+  toss_user_key: string | null
 }
 
 const toRecord = (r: Row): GrantRecord => ({
@@ -161,6 +300,11 @@ const toRecord = (r: Row): GrantRecord => ({
   subscriptionStatus: r.subscription_status,
   subscriptionExpiresAt: r.subscription_expires_at,
   accessActive: r.access_active,
+  subscriptionAutoRenew: r.subscription_auto_renew,
+  subscriptionChangeReason: r.subscription_change_reason,
+  subscriptionEventAt: r.subscription_event_at,
+  subscriptionEventLost: r.subscription_event_lost,
+  userKey: r.toss_user_key,
 })
 
 const isPool = (db: unknown): db is PgPoolLike =>
@@ -229,6 +373,17 @@ export async function createGrantLedger(db: PGliteLike | PgPoolLike): Promise<Gr
     const { rows } = await q.query<Row>(`SELECT * FROM ${TABLE} WHERE order_id = $1`, [orderId])
     return rows[0] ? toRecord(rows[0]) : null
   }
+  /** The per-order lock `grant` and `subscriptionEvents.store` share (released at commit). */
+  const lockOrder = (tx: SqlQueryable, orderId: string) => tx.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [ORDER_LOCK, orderId])
+
+  let listener: SubscriptionListener | undefined
+  const subscriptionEvents = createEventStore(
+    db,
+    transaction,
+    find,
+    () => listener,
+    (l) => (listener = l),
+  )
 
   return {
     driver,
@@ -236,9 +391,10 @@ export async function createGrantLedger(db: PGliteLike | PgPoolLike): Promise<Gr
     find: (orderId) => find(db, orderId),
     grant: (grant, onGrant, { timeoutMs = 20_000 } = {}) =>
       transaction(async (tx) => {
+        await lockOrder(tx, grant.orderId)
         const { rows } = await tx.query<Row>(
-          `INSERT INTO ${TABLE} (order_id, user_id, sku, kind, subscription_id, toss_status, toss_status_at, source)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+          `INSERT INTO ${TABLE} (order_id, user_id, sku, kind, subscription_id, toss_status, toss_status_at, source, toss_user_key)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
            ON CONFLICT (order_id) DO NOTHING
            RETURNING *`,
           [
@@ -250,10 +406,11 @@ export async function createGrantLedger(db: PGliteLike | PgPoolLike): Promise<Gr
             grant.tossStatus,
             grant.tossStatusAt ?? null,
             grant.source ?? null,
+            grant.userKey ?? null,
           ],
         )
         if (rows[0]) {
-          const record = toRecord(rows[0])
+          let record = toRecord(rows[0])
           if (onGrant) {
             let timer: ReturnType<typeof setTimeout> | undefined
             try {
@@ -263,6 +420,22 @@ export async function createGrantLedger(db: PGliteLike | PgPoolLike): Promise<Gr
               ])
             } finally {
               clearTimeout(timer)
+            }
+          }
+          // Subscription events that came before the order: applied now, in the grant's transaction.
+          // A failing listener must not cost the grant: the events stay pending for applyPending().
+          const { rows: waiting } = await tx.query(`SELECT 1 FROM ${EVENTS} WHERE order_id = $1 AND applied_at IS NULL LIMIT 1`, [
+            grant.orderId,
+          ])
+          if (waiting.length > 0) {
+            await tx.query('SAVEPOINT toss_iap_events')
+            try {
+              await applyEvents(tx, grant.orderId, listener, find)
+              await tx.query('RELEASE SAVEPOINT toss_iap_events')
+              record = (await find(tx, grant.orderId)) ?? record
+            } catch (error) {
+              await tx.query('ROLLBACK TO SAVEPOINT toss_iap_events')
+              reportListenerError(error, grant.orderId)
             }
           }
           return { record, created: true }
@@ -277,5 +450,206 @@ export async function createGrantLedger(db: PGliteLike | PgPoolLike): Promise<Gr
       return rows.map(toRecord)
     },
     transaction,
+    markRefunded: (orderId, { tossStatusAt = null }, onRevoke) =>
+      transaction(async (tx) => {
+        const { rows } = await tx.query<Row>(
+          `UPDATE ${TABLE}
+              SET state = 'refunded', refunded_at = now(), access_active = false, toss_status = 'REFUNDED',
+                  toss_status_at = COALESCE($2, toss_status_at), updated_at = now()
+            WHERE order_id = $1 AND refunded_at IS NULL
+            RETURNING *`,
+          [orderId, tossStatusAt],
+        )
+        if (!rows[0]) return null
+        const record = toRecord(rows[0])
+        if (onRevoke) await onRevoke(record, tx)
+        return record
+      }),
+    subscriptionEvents,
+  }
+}
+
+const reportListenerError = (error: unknown, orderId: string) =>
+  console.error(
+    `vue-toss-iap/server: subscription events of order ${orderId} stay pending: ${error instanceof Error ? error.message : String(error)}`,
+  )
+
+interface EventRow {
+  event_key: string
+  order_id: string
+  sku: string | null
+  occurred_at: Date
+  change_reason: string | null
+  status: string
+  access_granted: boolean | null
+  expires_at: Date | null
+  auto_renew: boolean | null
+  previous_status: string | null
+  previous_access_granted: boolean | null
+  has_previous: boolean
+  payload: unknown
+  applied_at: Date | null
+  outcome: string | null
+}
+
+/** What a status means for access when Toss did not say (`accessGranted` missing); `null` for an unknown status. */
+const ACCESS_BY_STATUS: Record<string, boolean> = {
+  ACTIVE: true,
+  IN_GRACE_PERIOD: true,
+  EXPIRED: false,
+  ON_HOLD: false,
+  PAUSED: false,
+  REVOKED: false,
+}
+
+/** (occurredAt, key): a total order on events, the same in every process and every replay. */
+const after = (a: { at: Date; key: string }, b: { at: Date | null; key: string | null }) =>
+  b.at === null || a.at.getTime() > b.at.getTime() || (a.at.getTime() === b.at.getTime() && a.key > (b.key ?? ''))
+
+/** `previous` of `event` disagrees with the `current` of the event before it. */
+const breaksChain = (event: EventRow, before: EventRow | undefined) =>
+  before !== undefined &&
+  event.has_previous &&
+  (event.previous_status !== before.status ||
+    (event.previous_access_granted !== null && before.access_granted !== null && event.previous_access_granted !== before.access_granted))
+
+/** Applies an order's pending events inside `tx`. The caller holds the transaction; the row is locked here. */
+async function applyEvents(
+  tx: SqlQueryable,
+  orderId: string,
+  listener: SubscriptionListener | undefined,
+  find: (q: SqlQueryable, orderId: string) => Promise<GrantRecord | null>,
+): Promise<SubscriptionChange[]> {
+  const { rows: grants } = await tx.query<Row>(`SELECT * FROM ${TABLE} WHERE order_id = $1 FOR UPDATE`, [orderId])
+  if (!grants[0]) return []
+  const { rows: events } = await tx.query<EventRow>(`SELECT * FROM ${EVENTS} WHERE order_id = $1 ORDER BY occurred_at, event_key`, [
+    orderId,
+  ])
+  const pending = events.filter((e) => e.applied_at === null)
+  if (pending.length === 0) return []
+  // A function of the stored set alone, so every arrival order ends with the same flag.
+  const lost = new Set(events.filter((e, i) => breaksChain(e, events[i - 1])).map((e) => e.event_key))
+  let head = { at: grants[0].subscription_event_at, key: grants[0].subscription_event_key }
+  let before = toRecord(grants[0])
+  const changes: SubscriptionChange[] = []
+  for (const e of pending) {
+    const newer = after({ at: e.occurred_at, key: e.event_key }, head)
+    await tx.query(`UPDATE ${EVENTS} SET applied_at = now(), outcome = $2 WHERE event_key = $1`, [e.event_key, newer ? 'applied' : 'stale'])
+    if (!newer) continue
+    head = { at: e.occurred_at, key: e.event_key }
+    const access = e.access_granted ?? (Object.hasOwn(ACCESS_BY_STATUS, e.status) ? ACCESS_BY_STATUS[e.status]! : before.accessActive)
+    const { rows } = await tx.query<Row>(
+      `UPDATE ${TABLE}
+          SET subscription_status = $2, subscription_expires_at = $3, access_active = $4, subscription_auto_renew = $5,
+              subscription_change_reason = $6, subscription_event_at = $7, subscription_event_key = $8, updated_at = now()
+        WHERE order_id = $1
+        RETURNING *`,
+      [orderId, e.status, e.expires_at, access, e.auto_renew, e.change_reason, e.occurred_at, e.event_key],
+    )
+    const record = toRecord(rows[0]!)
+    const prev = (e.payload as { subscription?: { previous?: Record<string, unknown> } } | null)?.subscription?.previous
+    const change: SubscriptionChange = {
+      orderId,
+      userId: record.userId,
+      sku: record.sku,
+      eventKey: e.event_key,
+      occurredAt: e.occurred_at,
+      changeReason: e.change_reason,
+      current: { status: e.status, accessGranted: e.access_granted, expiresAt: e.expires_at, autoRenew: e.auto_renew },
+      previous: e.has_previous
+        ? {
+            status: e.previous_status ?? '',
+            accessGranted: e.previous_access_granted,
+            expiresAt: typeof prev?.expiresAt === 'string' ? parseKoreanTime(prev.expiresAt) : null,
+            autoRenew: typeof prev?.autoRenew === 'boolean' ? prev.autoRenew : null,
+          }
+        : null,
+      before,
+      record,
+      lostEvent: lost.has(e.event_key),
+    }
+    if (listener) await listener(change, tx)
+    changes.push(change)
+    before = record
+  }
+  const flag = lost.size > 0
+  if (flag !== grants[0].subscription_event_lost)
+    await tx.query(`UPDATE ${TABLE} SET subscription_event_lost = $2 WHERE order_id = $1`, [orderId, flag])
+  if (changes.length > 0 && flag !== changes.at(-1)!.record.subscriptionEventLost) {
+    const last = changes.at(-1)!
+    last.record = (await find(tx, orderId)) ?? last.record
+  }
+  return changes
+}
+
+/** Reads a Toss time: with `Z` or an offset as given, without one as Korean time (UTC+9). */
+function parseKoreanTime(value: string): Date | null {
+  let text = value.trim().replace(' ', 'T')
+  if (!/(Z|[+-]\d\d:?\d\d)$/i.test(text)) text += '+09:00'
+  const time = Date.parse(text)
+  return Number.isNaN(time) ? null : new Date(time)
+}
+
+function createEventStore(
+  db: SqlQueryable,
+  transaction: <T>(fn: (tx: GrantTransaction) => Promise<T>) => Promise<T>,
+  find: (q: SqlQueryable, orderId: string) => Promise<GrantRecord | null>,
+  getListener: () => SubscriptionListener | undefined,
+  setListener: (listener: SubscriptionListener | undefined) => void,
+): SubscriptionEventStore {
+  const apply = (orderId: string) => transaction((tx) => applyEvents(tx, orderId, getListener(), find))
+  return {
+    store: (e) =>
+      transaction(async (tx) => {
+        await tx.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [ORDER_LOCK, e.orderId])
+        const { rows } = await tx.query(
+          `INSERT INTO ${EVENTS} (event_key, order_id, sku, occurred_at, change_reason, status, access_granted, expires_at, auto_renew,
+                                  previous_status, previous_access_granted, has_previous, payload)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+           ON CONFLICT (event_key) DO NOTHING
+           RETURNING event_key`,
+          [
+            e.key,
+            e.orderId,
+            e.sku,
+            e.occurredAt,
+            e.changeReason,
+            e.current.status,
+            e.current.accessGranted,
+            e.current.expiresAt,
+            e.current.autoRenew,
+            e.previous?.status ?? null,
+            e.previous?.accessGranted ?? null,
+            e.previous !== null,
+            JSON.stringify(e.payload),
+          ],
+        )
+        return rows.length > 0
+      }),
+    apply,
+    applyPending: async () => {
+      const { rows } = await db.query<{ order_id: string }>(
+        `SELECT DISTINCT e.order_id FROM ${EVENTS} e JOIN ${TABLE} g ON g.order_id = e.order_id WHERE e.applied_at IS NULL`,
+      )
+      let applied = 0
+      let failed = 0
+      for (const { order_id } of rows) {
+        try {
+          applied += (await apply(order_id)).length
+        } catch (error) {
+          failed++
+          reportListenerError(error, order_id)
+        }
+      }
+      return { applied, failed }
+    },
+    listen: setListener,
+    pending: async (orderId) => {
+      const { rows } = await db.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM ${EVENTS} WHERE applied_at IS NULL ${orderId === undefined ? '' : 'AND order_id = $1'}`,
+        orderId === undefined ? [] : [orderId],
+      )
+      return rows[0]!.n
+    },
   }
 }

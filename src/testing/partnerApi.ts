@@ -36,6 +36,8 @@ export interface FakeTossPartnerApiOptions {
   certificates?: TestCertificates
   /** Default 0: any free port on 127.0.0.1. */
   port?: number
+  /** The clock requests are recorded by (`requests[].at`, `maxRequestsPerMinute`); default `Date.now`. Share a fake one with the code under test. */
+  now?: () => number
 }
 
 export interface FakeTossRequest {
@@ -53,6 +55,8 @@ export interface FakeTossPartnerApi {
   /** Ready options for `createTossPartnerClient` (its `baseUrl`, `ca`, `cert`, `key`). */
   clientOptions(pair?: PemPair): { baseUrl: string; ca: string; cert: string; key: string }
   setOrder(order: FakeTossOrder): void
+  /** The store refunded this order (one set with `setOrder`): order-status answers `REFUNDED` from now on. */
+  refund(orderId: string): void
   /** The next `times` order-status requests (for `orderId` only, when given) get `fault`. */
   failNext(fault: FakeTossFault, times?: number, orderId?: string): void
   /** Every order-status request from now on gets `fault`, until `clearFaults()`. */
@@ -106,6 +110,7 @@ export async function startFakeTossPartnerApi(options: FakeTossPartnerApiOptions
   const refusedSockets = new WeakSet<object>()
   const requests: FakeTossRequest[] = []
   let refusedHandshakes = 0
+  const now = options.now ?? Date.now
 
   const takeFault = (orderId: string | null): FakeTossFault | null => {
     const i = queue.findIndex((q) => q.orderId === undefined || q.orderId === orderId)
@@ -147,7 +152,7 @@ export async function startFakeTossPartnerApi(options: FakeTossPartnerApiOptions
         }
         const header = req.headers['x-toss-user-key']
         const userKey = typeof header === 'string' && header !== '' ? header : null
-        const record = (answer: FakeTossRequest['answer']) => requests.push({ at: Date.now(), orderId, userKey, answer })
+        const record = (answer: FakeTossRequest['answer']) => requests.push({ at: now(), orderId, userKey, answer })
         if (!orderId || !userKey) {
           record(400)
           return send(400, {
@@ -214,6 +219,11 @@ export async function startFakeTossPartnerApi(options: FakeTossPartnerApiOptions
     certificates,
     clientOptions: (pair = certificates.client) => ({ baseUrl: url, ca: certificates.ca.cert, cert: pair.cert, key: pair.key }),
     setOrder: (order) => void map.set(order.orderId, order),
+    refund: (orderId) => {
+      const order = map.get(orderId)
+      if (!order) throw new Error(`the fake Toss API has no order ${orderId} to refund (setOrder it first)`)
+      map.set(orderId, { ...order, status: 'REFUNDED', statusDeterminedAt: koreanTime(new Date(now())) })
+    },
     failNext: (fault, times = 1, orderId) => void queue.push({ fault, times, ...(orderId !== undefined && { orderId }) }),
     failAll: (fault) => void (always = fault),
     clearFaults: () => {
@@ -240,4 +250,104 @@ export async function startFakeTossPartnerApi(options: FakeTossPartnerApiOptions
         server.close(() => resolve())
       }),
   }
+}
+
+/** The snapshot Toss puts in `subscription.previous` and `subscription.current`. */
+export interface FakeSubscriptionSnapshot {
+  status: string
+  accessGranted?: boolean
+  /** Korean time without a zone, as Toss sends it (`koreanTime(date)`). */
+  expiresAt?: string | null
+  autoRenew?: boolean
+}
+
+/** A `subscription.status_changed` body as Toss posts it (event version 1.0). */
+export interface FakeSubscriptionEvent {
+  eventType: 'subscription.status_changed'
+  eventVersion: '1.0'
+  occurredAt: string
+  orderId: string
+  sku: string
+  changeReason: string
+  subscription: { previous?: FakeSubscriptionSnapshot; current: FakeSubscriptionSnapshot }
+}
+
+/** What Toss posts first when a callback URL is registered in the console. */
+export const registrationVerification = (at = new Date()) => ({
+  eventType: 'callback.registration_verification',
+  occurredAt: koreanTime(at),
+})
+
+/** A status change for `orderId` (the subscription's first order), at `at` in Korean time. */
+export function subscriptionStatusChanged(options: {
+  orderId: string
+  sku?: string
+  at: Date
+  changeReason: string
+  current: FakeSubscriptionSnapshot
+  previous?: FakeSubscriptionSnapshot
+}): FakeSubscriptionEvent {
+  return {
+    eventType: 'subscription.status_changed',
+    eventVersion: '1.0',
+    occurredAt: koreanTime(options.at),
+    orderId: options.orderId,
+    sku: options.sku ?? 'premium-monthly',
+    changeReason: options.changeReason,
+    subscription: { ...(options.previous && { previous: options.previous }), current: options.current },
+  }
+}
+
+/**
+ * A subscription's life as a chain of events, each `previous` the one before's `current`: created,
+ * renewed, grace period, on hold, recovered, paused, resumed, expired, revoked, and one status and
+ * one reason this library has never seen. Days apart from `start`.
+ */
+export function subscriptionLifecycle(
+  orderId: string,
+  start = new Date('2026-08-01T00:00:00Z'),
+  sku = 'premium-monthly',
+): FakeSubscriptionEvent[] {
+  const day = (n: number) => new Date(start.getTime() + n * 86_400_000)
+  const steps: Array<[number, string, string, boolean, number | null, boolean]> = [
+    [0, 'PURCHASED', 'ACTIVE', true, 30, true],
+    [30, 'RENEWED', 'ACTIVE', true, 60, true],
+    [60, 'PAYMENT_FAILED', 'IN_GRACE_PERIOD', true, 63, true],
+    [63, 'GRACE_PERIOD_ENDED', 'ON_HOLD', false, 63, true],
+    [65, 'RECOVERED', 'ACTIVE', true, 95, true],
+    [70, 'PAUSED', 'PAUSED', false, 95, false],
+    [80, 'RESUMED', 'ACTIVE', true, 110, true],
+    [85, 'SOMETHING_NEW', 'FROZEN_BY_TOSS', false, 110, false],
+    [90, 'AUTO_RENEW_DISABLED', 'ACTIVE', true, 110, false],
+    [110, 'EXPIRED', 'EXPIRED', false, 110, false],
+    [111, 'REVOKED', 'REVOKED', false, 110, false],
+  ]
+  let previous: FakeSubscriptionSnapshot | undefined
+  return steps.map(([offset, changeReason, status, accessGranted, expires, autoRenew]) => {
+    const current = { status, accessGranted, expiresAt: expires === null ? null : koreanTime(day(expires)), autoRenew }
+    const event = subscriptionStatusChanged({ orderId, sku, at: day(offset), changeReason, current, ...(previous && { previous }) })
+    previous = current
+    return event
+  })
+}
+
+/** Posts an event to a webhook URL as Toss does (`Authorization: Basic …` as set in the console). */
+export async function sendTossWebhook(
+  url: string,
+  event: unknown,
+  { credential, scheme = 'Basic' }: { credential: string | null; scheme?: 'Basic' | 'Bearer' },
+): Promise<{ status: number; body: unknown }> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', ...(credential !== null && { Authorization: `${scheme} ${credential}` }) },
+    body: typeof event === 'string' ? event : JSON.stringify(event),
+  })
+  const text = await response.text()
+  let body: unknown = text
+  try {
+    body = text === '' ? null : JSON.parse(text)
+  } catch {
+    /* kept as text */
+  }
+  return { status: response.status, body }
 }

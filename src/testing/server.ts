@@ -2,5 +2,21 @@
 // `vue-toss-iap/testing`, which runs in the page.
 export { createTestCertificates } from './certificates.js'
 export type { PemPair, TestCertificates } from './certificates.js'
-export { fromSimulatorOrder, koreanTime, startFakeTossPartnerApi } from './partnerApi.js'
-export type { FakeTossFault, FakeTossOrder, FakeTossPartnerApi, FakeTossPartnerApiOptions, FakeTossRequest } from './partnerApi.js'
+export {
+  fromSimulatorOrder,
+  koreanTime,
+  registrationVerification,
+  sendTossWebhook,
+  startFakeTossPartnerApi,
+  subscriptionLifecycle,
+  subscriptionStatusChanged,
+} from './partnerApi.js'
+export type {
+  FakeSubscriptionEvent,
+  FakeSubscriptionSnapshot,
+  FakeTossFault,
+  FakeTossOrder,
+  FakeTossPartnerApi,
+  FakeTossPartnerApiOptions,
+  FakeTossRequest,
+} from './partnerApi.js'
