@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright'
 import { createLogger, createServer, type ViteDevServer } from 'vite'
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { CHROMIUM_ARGS, chromiumPath } from '../chromium'
 
 // The playground as a user runs it (`npm run dev`): Vite's dev server with the fulfilment
@@ -36,23 +36,32 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true })
 })
 
-beforeEach(async () => {
-  await fetch(new URL('/api/iap/reset', base), { method: 'POST' })
+// One phone-sized browser context and page for the whole file (a cold context per test cost more
+// than the tests); each test starts from an empty server ledger, empty page storage and an
+// instant host (the playground's default latency is for people watching, not for tests).
+beforeAll(async () => {
   context = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true })
+  await context.addInitScript(() => {
+    if (!sessionStorage.getItem('playground:host-settings'))
+      sessionStorage.setItem('playground:host-settings', JSON.stringify({ latency: 0 }))
+  })
   page = await context.newPage()
-  consoleProblems = []
   page.on('console', (message) => {
     if (message.type() === 'warning' || message.type() === 'error') consoleProblems.push(`${message.text()} (${message.location().url})`)
   })
+})
+afterAll(() => context?.close())
+
+beforeEach(async () => {
+  await fetch(new URL('/api/iap/reset', base), { method: 'POST' })
+  if (page.url().startsWith(base)) await page.evaluate(() => (localStorage.clear(), sessionStorage.clear()))
+  consoleProblems = []
   await open()
 })
-afterEach(() => context?.close())
 
 async function open(query = '') {
   await page.goto(new URL(`/${query}`, base).href)
   await page.locator('[data-testid=ready][data-ready=true]').waitFor()
-  // Fast host answers for the tests; the playground's default latency is for people watching.
-  await page.locator('input[type=number]').fill('0')
 }
 
 const product = (sku: string) => page.getByTestId(`product-${sku}`)
