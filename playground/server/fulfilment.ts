@@ -8,12 +8,22 @@ import {
   createEntitlementsHandler,
   createFulfilmentHandler,
   createGrantLedger,
+  createSubscriptionWebhookHandler,
   createTossPartnerClient,
+  reconcile,
   toNodeListener,
   type GrantLedger,
 } from '../../src/server/index.ts'
 import { DEFAULT_PRODUCTS } from '../../src/testing/catalogue.ts'
-import { fromSimulatorOrder, startFakeTossPartnerApi, type FakeTossOrder, type FakeTossPartnerApi } from '../../src/testing/server.ts'
+import {
+  fromSimulatorOrder,
+  koreanTime,
+  startFakeTossPartnerApi,
+  subscriptionStatusChanged,
+  type FakeSubscriptionSnapshot,
+  type FakeTossOrder,
+  type FakeTossPartnerApi,
+} from '../../src/testing/server.ts'
 
 /**
  * The playground's three parties in one dev server:
@@ -23,6 +33,10 @@ import { fromSimulatorOrder, startFakeTossPartnerApi, type FakeTossOrder, type F
  * - the app server: `vue-toss-iap/server`'s fulfilment handler on PGlite on disk, which verifies each
  *   order with the fake Toss before it grants it, once. `GET /api/iap/ledger` shows its ledger and
  *   the order-status calls it made; a switch makes it fail, to show orders waiting for recovery.
+ * What Toss changes later reaches the app server the way it would in production, never through the
+ * page: a subscription the host panel expires or revokes is posted to the server's subscription
+ * webhook (`POST /api/toss/webhook`, as Toss would), and a refund is found by `reconcile()`, which
+ * re-asks the fake Toss about granted orders.
  */
 export interface GrantRow {
   orderId: string
@@ -34,7 +48,14 @@ export interface GrantRow {
   tossStatus: string
   /** How many requests were answered "granted" for this order (more than one is fine: only the first grants). */
   requests: number
+  /** `granted`, or `refunded` once reconcile() found the refund. */
+  state: string
+  /** The subscription's status as the last webhook said, `null` before any. */
+  subscriptionStatus: string | null
 }
+
+/** The webhook credential the playground's "console" is set to. */
+const WEBHOOK_CREDENTIAL = 'playground-webhook-credential'
 
 /** The playground has no login: one user, whose Toss user key the fake API accepts for every order. */
 const USER = { userId: 'playground-user', userKey: 'playground-user-key' }
@@ -67,13 +88,62 @@ function createAppServer(dataDir: string) {
     const db = new PGlite(join(dataDir, 'ledger'))
     const ledger = await createGrantLedger(db)
     const fulfil = createFulfilmentHandler({ toss, ledger, authenticate: () => USER })
+    const webhook = createSubscriptionWebhookHandler({ ledger, credential: WEBHOOK_CREDENTIAL })
+    // reconcile() keeps its own rate budget: its client does not retry.
+    const tossForReconcile = createTossPartnerClient({ ...api.clientOptions(), retry: false })
     const entitlements = createEntitlementsHandler({
       ledger,
       authenticate: () => USER,
       products: Object.fromEntries(DEFAULT_PRODUCTS.map((p) => [p.sku, p.type])),
     })
-    return { api, toss, db, ledger, fulfil, entitlements }
+    return { api, toss, tossForReconcile, db, ledger, fulfil, entitlements, webhook }
   })()
+
+  /** What Toss posts to the subscription webhook when the host panel changes a subscription. */
+  async function postSubscriptionChange(before: SimOrder, after: SimOrder) {
+    const snap = (s: NonNullable<SimOrder['subscription']>): FakeSubscriptionSnapshot => ({
+      status: s.status,
+      accessGranted: s.isAccessible,
+      expiresAt: s.expiresAt ? koreanTime(new Date(s.expiresAt)) : null,
+      autoRenew: s.isAutoRenew,
+    })
+    const event = subscriptionStatusChanged({
+      orderId: after.orderId,
+      sku: after.sku,
+      at: new Date(),
+      changeReason: after.subscription!.status,
+      current: snap(after.subscription!),
+      ...(before.subscription && { previous: snap(before.subscription) }),
+    })
+    const { webhook } = await ready
+    await webhook(
+      new Request('http://playground.local/api/toss/webhook', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Authorization: `Basic ${WEBHOOK_CREDENTIAL}` },
+        body: JSON.stringify(event),
+      }),
+    )
+  }
+
+  /** A refund at Toss: the app server finds it by re-asking Toss (a cron would; here, at once). */
+  let reconciling: Promise<unknown> = Promise.resolve()
+  function reconcileSoon() {
+    reconciling = reconciling
+      .then(async () => {
+        const { ledger, tossForReconcile } = await ready
+        await reconcile({ ledger, toss: tossForReconcile, name: 'playground' })
+      })
+      .catch((error: unknown) => console.error('[playground] reconcile failed:', error))
+  }
+
+  /** Follows what changed at Toss for one order since the last mirror. */
+  function follow(before: SimOrder, after: SimOrder) {
+    if (!before.refunded && after.refunded) reconcileSoon()
+    const was = before.subscription
+    const now = after.subscription
+    if (now && (was?.status !== now.status || was?.isAccessible !== now.isAccessible))
+      void postSubscriptionChange(before, after).catch((error: unknown) => console.error('[playground] webhook failed:', error))
+  }
 
   async function grant(request: Request): Promise<Response> {
     const { fulfil } = await ready
@@ -82,7 +152,12 @@ function createAppServer(dataDir: string) {
         { error: { code: 'PLAYGROUND_FAILING', message: 'the fulfilment server is switched to fail', retryable: true } },
         { status: 503 },
       )
-    const orderId = ((await request.clone().json().catch(() => null)) as { orderId?: unknown } | null)?.orderId
+    const orderId = (
+      (await request
+        .clone()
+        .json()
+        .catch(() => null)) as { orderId?: unknown } | null
+    )?.orderId
     const response = await fulfil(request)
     if (response.status === 200 && typeof orderId === 'string') granted.set(orderId, (granted.get(orderId) ?? 0) + 1)
     return response
@@ -100,6 +175,8 @@ function createAppServer(dataDir: string) {
         grantedAt: r.grantedAt.toISOString(),
         tossStatus: r.tossStatus,
         requests: granted.get(r.orderId) ?? 0,
+        state: r.state,
+        subscriptionStatus: r.subscriptionStatus,
       }
     return { grants, failing, toss: { requests: api.requests.length, recent: api.requests.slice(-20) } }
   }
@@ -111,22 +188,29 @@ function createAppServer(dataDir: string) {
       if (typeof o?.orderId !== 'string') continue
       const known = mirror.get(o.orderId)
       // Mirror posts may arrive out of order; an order only ever moves forward.
-      if (!known || rank(o) >= rank(known)) mirror.set(o.orderId, o)
+      if (!known || rank(o) >= rank(known)) {
+        mirror.set(o.orderId, o)
+        if (known) follow(known, o)
+      }
     }
     for (const wake of [...waiters]) wake()
   }
 
   async function reset() {
     const { ledger } = await ready
-    await ledger.transaction((tx) => tx.query('DELETE FROM toss_iap_grants'))
+    await reconciling
+    await ledger.transaction(async (tx) => {
+      for (const table of ['toss_iap_subscription_events', 'toss_iap_reconcile', 'toss_iap_grants']) await tx.query(`DELETE FROM ${table}`)
+    })
     granted.clear()
     mirror.clear()
     failing = false
   }
 
   async function close() {
-    const { api, toss, db } = await ready
+    const { api, toss, tossForReconcile, db } = await ready
     toss.close()
+    tossForReconcile.close()
     await api.close()
     await db.close()
   }

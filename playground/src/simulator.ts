@@ -32,7 +32,8 @@ function catalogue(): IapProduct[] {
  */
 function mirroredToDevServer(storage: Storage): Pick<Storage, 'getItem' | 'setItem'> {
   const mirror = (value: string | null) => {
-    if (value) void fetch('/api/toss/orders', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: value }).catch(() => {})
+    if (value)
+      void fetch('/api/toss/orders', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: value }).catch(() => {})
   }
   return {
     getItem: (key) => {

@@ -146,6 +146,31 @@ describe('the playground', () => {
     await expect.poll(() => page.getByTestId('entitlement-premium-monthly').textContent()).toContain('ACTIVE')
   })
 
+  it("Toss's later word reaches the app server itself: a refund through reconcile(), a subscription change through the webhook", async () => {
+    const serverRow = (sku: string) => page.getByTestId('server-ledger').locator('tr[data-order]', { hasText: sku })
+    await product('remove-ads').getByTestId('buy').click()
+    await expect.poll(() => serverRow('remove-ads').getAttribute('data-state')).toBe('granted')
+    await page.getByTestId('history-refresh').click()
+    await page.getByTestId('refund').first().click()
+    await expect.poll(() => serverRow('remove-ads').getAttribute('data-state')).toBe('refunded')
+
+    await product('premium-monthly').getByTestId('buy').click()
+    await expect.poll(() => statusOf('premium-monthly').getAttribute('data-status')).toBe('completed')
+    const orderId = (await serverRow('premium-monthly').getAttribute('data-order'))!
+    await page.getByTestId(`sub-status-${orderId}`).selectOption('EXPIRED')
+    await expect.poll(() => serverRow('premium-monthly').getAttribute('data-subscription')).toBe('EXPIRED')
+    // What the user owns, as the server answers it, follows.
+    const owned = (await (await fetch(new URL('/api/iap/entitlements', base))).json()) as {
+      entitlements: Array<{ sku: string; isActive: boolean }>
+    }
+    expect(owned.entitlements).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ sku: 'remove-ads', isActive: false }),
+        expect.objectContaining({ sku: 'premium-monthly', isActive: false }),
+      ]),
+    )
+  })
+
   it('renders product names as text, never as HTML', async () => {
     await open('?catalogue=hostile')
     await expect.poll(() => product('gem-100').getByTestId('name').textContent()).toBe('<img src=x onerror="window.__xss=1">Gems')

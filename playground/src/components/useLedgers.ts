@@ -4,7 +4,10 @@ import type { PurchaseScript, SimOrder } from 'vue-toss-iap/testing'
 import { SIMULATOR } from '../simulator'
 
 interface ServerLedger {
-  grants: Record<string, { orderId: string; sku: string; source: string; grantedAt: string; requests: number }>
+  grants: Record<
+    string,
+    { orderId: string; sku: string; source: string; grantedAt: string; requests: number; state: string; subscriptionStatus: string | null }
+  >
   failing: boolean
 }
 
