@@ -181,7 +181,7 @@ describe('throttles follow a monotonic clock (finding 6)', () => {
     sim.addPaidOrder('gem-100')
     setVisibility('hidden')
     setVisibility('visible')
-    await vi.waitFor(() => expect(sim.callsTo('getPendingOrders')).toHaveLength(2))
+    await vi.waitFor(() => expect(sim.callsTo('getPendingOrders')).toHaveLength(2), { timeout: 5000 })
     await store.recover()
     expectEveryPaidOrderGrantedOnceAndCompleted(sim, server)
   })

@@ -26,6 +26,13 @@ export interface GrantRegistry {
  * never granted twice at once, nor again once granted. Kept on `globalThis` so that a second copy
  * of this module (HMR, two bundles) shares it too.
  */
+/**
+ * How many granted orderIds the page remembers: the newest ones, which are the ones a stale pending
+ * list can still name. An order older than that is asked of the server again, which answers a
+ * repeat from its ledger; the page's memory stays bounded over a long session.
+ */
+const REMEMBERED = 1000
+
 function pageGrants(): { running: Map<string, Promise<GrantOutcome>>; granted: Set<string> } {
   const key = Symbol.for('vue-toss-iap.grants')
   const holder = globalThis as { [key]?: { running: Map<string, Promise<GrantOutcome>>; granted: Set<string> } }
@@ -59,7 +66,10 @@ export function createGrantRegistry(
       }
     })().then((outcome) => {
       running.delete(order.orderId)
-      if (outcome.granted) granted.add(order.orderId)
+      if (outcome.granted) {
+        granted.add(order.orderId)
+        if (granted.size > REMEMBERED) granted.delete(granted.values().next().value as string)
+      }
       return outcome
     })
     running.set(order.orderId, pending)
