@@ -16,6 +16,7 @@ import {
 } from '../../src/server/index.ts'
 import { DEFAULT_PRODUCTS } from '../../src/testing/catalogue.ts'
 import {
+  createTossMirror,
   fromSimulatorOrder,
   koreanTime,
   startFakeTossPartnerApi,
@@ -60,24 +61,13 @@ const WEBHOOK_CREDENTIAL = 'playground-webhook-credential'
 /** The playground has no login: one user, whose Toss user key the fake API accepts for every order. */
 const USER = { userId: 'playground-user', userKey: 'playground-user-key' }
 
-const rank = (o: SimOrder) => (o.refunded ? 3 : o.completed ? 2 : o.paid ? 1 : 0)
-
 function createAppServer(dataDir: string) {
-  const mirror = new Map<string, SimOrder>()
-  const waiters = new Set<() => void>()
+  const mirror = createTossMirror((before, after) => follow(before, after))
   const granted = new Map<string, number>()
   let failing = false
 
-  // The page may mirror an order a moment after it asks for its grant: a Toss that has not seen
-  // the order yet. Wait for it a little, as a real lookup would simply be later.
   async function lookup(orderId: string): Promise<FakeTossOrder | undefined> {
-    for (let waited = 0; !mirror.has(orderId) && waited < 3000; waited += 100)
-      await new Promise<void>((resolve) => {
-        const done = () => (waiters.delete(done), resolve())
-        waiters.add(done)
-        setTimeout(done, 100)
-      })
-    const order = mirror.get(orderId)
+    const order = await mirror.find(orderId)
     return order && fromSimulatorOrder(order)
   }
 
@@ -181,20 +171,7 @@ function createAppServer(dataDir: string) {
     return { grants, failing, toss: { requests: api.requests.length, recent: api.requests.slice(-20) } }
   }
 
-  function mirrorOrders(saved: unknown) {
-    const orders = (saved as { orders?: unknown } | null)?.orders
-    if (!Array.isArray(orders)) return
-    for (const o of orders as SimOrder[]) {
-      if (typeof o?.orderId !== 'string') continue
-      const known = mirror.get(o.orderId)
-      // Mirror posts may arrive out of order; an order only ever moves forward.
-      if (!known || rank(o) >= rank(known)) {
-        mirror.set(o.orderId, o)
-        if (known) follow(known, o)
-      }
-    }
-    for (const wake of [...waiters]) wake()
-  }
+  const mirrorOrders = (saved: unknown) => mirror.receive(saved)
 
   async function reset() {
     const { ledger } = await ready
@@ -203,7 +180,7 @@ function createAppServer(dataDir: string) {
       for (const table of ['toss_iap_subscription_events', 'toss_iap_reconcile', 'toss_iap_grants']) await tx.query(`DELETE FROM ${table}`)
     })
     granted.clear()
-    mirror.clear()
+    mirror.orders.clear()
     failing = false
   }
 

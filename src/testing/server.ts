@@ -1,6 +1,8 @@
 // `vue-toss-iap/testing/server`: Node-only test helpers for the server half. Kept apart from
 // `vue-toss-iap/testing`, which runs in the page.
 export { createTestCertificates } from './certificates.js'
+export { createTossMirror } from './tossMirror.js'
+export type { TossMirror } from './tossMirror.js'
 export type { PemPair, TestCertificates } from './certificates.js'
 export {
   fromSimulatorOrder,

@@ -2,10 +2,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Plugin } from 'vite'
 import { DEFAULT_PRODUCTS } from '../testing/catalogue.js'
 import type { DevHostOptions } from './client.js'
-import { MIRROR_PATH, serverHalfEndpoints } from './serverHalf.js'
+import { MIRROR_PATH, serverHalfEndpoints, type DevEndpointHandler } from './serverHalf.js'
 
 /** A Fetch-style handler, as `createFulfilmentHandler` from `vue-toss-iap/server` returns. */
-export type DevEndpointHandler = (request: Request) => Response | Promise<Response>
+export type { DevEndpointHandler }
 
 export interface TossIapDevOptions extends DevHostOptions {
   /**

@@ -1,13 +1,13 @@
 import type { IapProduct } from '../core/types.js'
-import type { SimOrder } from '../testing/types.js'
-import type { DevEndpointHandler } from './index.js'
+import { createTossMirror } from '../testing/tossMirror.js'
+
+/** An endpoint of the dev server: a Fetch handler. */
+export type DevEndpointHandler = (request: Request) => Response | Promise<Response>
 
 /** The one user of `vite dev`: no login there; the fake Toss accepts this key for every order. */
 const DEV_USER = { userId: 'dev-user', userKey: 'dev-user-key' }
 /** Where the page mirrors its simulated Toss ledger, as the real Toss knows every order it took payment for. */
 export const MIRROR_PATH = '/__vue-toss-iap/toss-orders'
-
-const rank = (o: SimOrder) => (o.refunded ? 3 : o.completed ? 2 : o.paid ? 1 : 0)
 
 /**
  * The server half in `vite dev`: `vue-toss-iap/server`'s fulfilment and entitlement handlers on an
@@ -16,19 +16,10 @@ const rank = (o: SimOrder) => (o.refunded ? 3 : o.completed ? 2 : o.paid ? 1 : 0
  * optional peers `@electric-sql/pglite` and `selfsigned`, and says so when they are missing.
  */
 export function serverHalfEndpoints(products: IapProduct[]): { endpoints: Record<string, DevEndpointHandler>; close: () => Promise<void> } {
-  const mirror = new Map<string, SimOrder>()
-  const waiters = new Set<() => void>()
+  const mirror = createTossMirror()
 
   async function lookup(orderId: string) {
-    const { fromSimulatorOrder } = await import('../testing/partnerApi.js')
-    // The page may mirror an order a moment after it asks for the grant: wait for it a little.
-    for (let waited = 0; !mirror.has(orderId) && waited < 3000; waited += 100)
-      await new Promise<void>((resolve) => {
-        const done = () => (waiters.delete(done), resolve())
-        waiters.add(done)
-        setTimeout(done, 100)
-      })
-    const order = mirror.get(orderId)
+    const [{ fromSimulatorOrder }, order] = await Promise.all([import('../testing/partnerApi.js'), mirror.find(orderId)])
     return order && fromSimulatorOrder(order)
   }
 
@@ -61,14 +52,7 @@ export function serverHalfEndpoints(products: IapProduct[]): { endpoints: Record
       '/api/iap/fulfill': async (request) => (await ready()).fulfil(request),
       '/api/iap/entitlements': async (request) => (await ready()).entitlements(request),
       [MIRROR_PATH]: async (request) => {
-        const orders = ((await request.json().catch(() => null)) as { orders?: unknown } | null)?.orders
-        if (Array.isArray(orders))
-          for (const o of orders as SimOrder[]) {
-            if (typeof o?.orderId !== 'string') continue
-            const known = mirror.get(o.orderId)
-            if (!known || rank(o) >= rank(known)) mirror.set(o.orderId, o)
-          }
-        for (const wake of [...waiters]) wake()
+        mirror.receive(await request.json().catch(() => null))
         return new Response(null, { status: 204 })
       },
     },
