@@ -1,3 +1,4 @@
+import { TOSS_ERROR_CODES } from '../../src'
 import type { PurchaseScript } from '../../src/testing'
 import { checks } from './pending-fixes'
 import { createRng, type Rng } from './prng'
@@ -75,18 +76,9 @@ export interface Schedule {
 }
 
 const SKUS = ['gem-100', 'remove-ads', 'premium-monthly'] as const
-const ERRORS = [
-  'INVALID_PRODUCT_ID',
-  'PAYMENT_PENDING',
-  'NETWORK_ERROR',
-  'INVALID_USER_ENVIRONMENT',
-  'ITEM_ALREADY_OWNED',
-  'APP_MARKET_VERIFICATION_FAILED',
-  'TOSS_SERVER_VERIFICATION_FAILED',
-  'INTERNAL_ERROR',
-  'KOREAN_ACCOUNT_ONLY',
-  'APP_BRIDGE_THROTTLED',
-] as const
+// What Toss may refuse a purchase with before any order exists: every code but the user's own
+// cancel and the post-payment refusal (both scripted by other steps), in the table's order.
+const ERRORS = TOSS_ERROR_CODES.filter((code) => code !== 'USER_CANCELED' && code !== 'PRODUCT_NOT_GRANTED_BY_PARTNER')
 
 /** Versions where the purchase flow exists but recovery does not (issue #9, finding 4), and a healthy one. */
 export const VERSIONS = { android: ['5.250.0', '5.232.0'], ios: ['5.250.0', '5.230.5'] } as const
