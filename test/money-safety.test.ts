@@ -376,3 +376,28 @@ describe('a host event the SDK cannot read (found by the hostile-input search)',
     },
   )
 })
+
+describe('an error the host sends that cannot be read', () => {
+  it.each([
+    ['undefined', undefined],
+    ['null', null],
+    [
+      'an object whose fields throw',
+      Object.defineProperty({}, 'code', {
+        enumerable: true,
+        get() {
+          throw new Error('unreadable')
+        },
+      }),
+    ],
+  ])('%s ends the purchase at once as a failure with a typed error, not by the 5-minute timeout', async (_, payload) => {
+    sim.nextPurchase('hang')
+    const { result } = mountWithIap(() => usePurchase('gem-100'), { grant: server.grant, recovery: noRecovery })
+    const buying = result.purchase()
+    await flushPromises()
+    const [open] = sim.callsTo('requestOneTimePurchase')
+    hostEmit(`requestOneTimePurchase/onError/${open!.eventId}`, payload)
+    expect(await buying).toMatchObject({ status: 'failed', orderId: null, error: { code: 'UNKNOWN' } })
+    expect(sim.openSubscriptions()).toBe(0)
+  })
+})

@@ -69,20 +69,25 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 /**
  * The SDK's own purchase handlers read what the host sends without checks, in an async function
  * whose promise nobody awaits: a `null` event, or a `purchased` event without `data`, becomes an
- * unhandled rejection the page cannot catch. Each payload is read here first, as JSON (what a
- * real bridge carries); one the SDK could not read is reported and dropped, and the purchase ends
- * by its timeout.
+ * unhandled rejection the page cannot catch. Each payload is read here first, as JSON (what a real
+ * bridge carries). A purchase event the SDK could not read is reported and dropped (the purchase
+ * ends by its timeout); an error that cannot be read still ends the purchase, as an error without
+ * details.
  */
 function guardSheetCallback(callback: (payload: unknown) => void, event: string, report: ListenerErrorReporter) {
+  const isError = event.includes('/onError/')
   const drop = (error: unknown) => reportSafely(report, error, `the SDK's handler for ${event} (the host sent an unreadable event)`)
   return (payload: unknown) => {
-    let copy: unknown
-    try {
-      copy = JSON.parse(JSON.stringify(payload) ?? 'undefined')
-    } catch (error) {
-      return drop(error)
+    let copy: unknown = payload
+    if (payload !== null && payload !== undefined) {
+      try {
+        copy = JSON.parse(JSON.stringify(payload) ?? 'null')
+      } catch (error) {
+        if (!isError) return drop(error)
+        copy = { message: 'the host sent an error that could not be read' }
+      }
     }
-    if (event.includes('/onEvent/') && (!isObject(copy) || (copy.type === 'purchased' && !isObject(copy.data)))) {
+    if (!isError && (!isObject(copy) || (copy.type === 'purchased' && !isObject(copy.data)))) {
       return drop(new IapError('INVALID_RESPONSE', `the host sent ${describeValue(payload)} as a purchase event`))
     }
     try {
