@@ -10,7 +10,7 @@ import {
   type PgPoolLike,
   type PGliteLike,
 } from '../../src/server/index.ts'
-import { PG_URL } from './pg.ts'
+import { openPgSchema, PG_URL } from './pg.ts'
 import { openPGlite } from './pglite.ts'
 
 const grant = (orderId: string, userId = 'u1'): NewGrant => ({
@@ -164,18 +164,4 @@ describe.skipIf(!PG_URL)('PostgreSQL', () => {
   })
 })
 
-if (PG_URL)
-  suite('PostgreSQL', async () => {
-    const schema = `ledger_${process.pid}_${Date.now()}`
-    const admin = new pg.Pool({ connectionString: PG_URL! })
-    await admin.query(`CREATE SCHEMA ${schema}`)
-    const db = new pg.Pool({ connectionString: PG_URL!, options: `-c search_path=${schema}`, max: 20 })
-    return {
-      db,
-      close: async () => {
-        await db.end()
-        await admin.query(`DROP SCHEMA ${schema} CASCADE`)
-        await admin.end()
-      },
-    }
-  })
+if (PG_URL) suite('PostgreSQL', () => openPgSchema('ledger'))

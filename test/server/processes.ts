@@ -32,6 +32,22 @@ export interface Worker {
   exited: Promise<void>
 }
 
+/** The environment a worker needs: the integration PostgreSQL on `schema`, and the fake Toss API's address and client certificate. */
+export function workerEnv(
+  pgUrl: string,
+  schema: string,
+  toss: { baseUrl: string; ca: string; cert: string; key: string },
+): Record<string, string> {
+  return {
+    WORKER_PG_URL: pgUrl,
+    WORKER_PG_OPTIONS: `-c search_path=${schema}`,
+    WORKER_TOSS_URL: toss.baseUrl,
+    WORKER_TOSS_CA: toss.ca,
+    WORKER_TOSS_CERT: toss.cert,
+    WORKER_TOSS_KEY: toss.key,
+  }
+}
+
 export function startWorker(script: string, env: Record<string, string>): Promise<Worker> {
   const child = spawn(process.execPath, [script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] })
   const grants: string[] = []

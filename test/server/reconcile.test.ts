@@ -1,5 +1,4 @@
 // Refund reconciliation against the fake Toss API over mTLS, on a fake clock (no timed assertions).
-import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   createGrantLedger,
@@ -12,7 +11,7 @@ import {
   type TossPartnerClient,
 } from '../../src/server/index.ts'
 import { startFakeTossPartnerApi, type FakeTossPartnerApi } from '../../src/testing/server.ts'
-import { PG_URL } from './pg.ts'
+import { openPgSchema, PG_URL } from './pg.ts'
 import { openPGlite } from './pglite.ts'
 
 /** Virtual time: a sleep moves it on at once. The fake API records requests by it. */
@@ -221,18 +220,4 @@ function suite(name: string, open: Open) {
 
 suite('PGlite', openPGlite)
 
-if (PG_URL)
-  suite('PostgreSQL', async () => {
-    const schema = `reconcile_${process.pid}_${Date.now()}`
-    const admin = new pg.Pool({ connectionString: PG_URL! })
-    await admin.query(`CREATE SCHEMA ${schema}`)
-    const db = new pg.Pool({ connectionString: PG_URL!, options: `-c search_path=${schema}`, max: 10 })
-    return {
-      db,
-      close: async () => {
-        await db.end()
-        await admin.query(`DROP SCHEMA ${schema} CASCADE`)
-        await admin.end()
-      },
-    }
-  })
+if (PG_URL) suite('PostgreSQL', () => openPgSchema('reconcile', 10))

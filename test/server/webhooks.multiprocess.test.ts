@@ -3,7 +3,7 @@ import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { sendTossWebhook, startFakeTossPartnerApi, subscriptionLifecycle, type FakeTossPartnerApi } from '../../src/testing/server.ts'
 import { PG_URL } from './pg.ts'
-import { buildWorker, postOrder, startWorker, type Worker } from './processes.ts'
+import { buildWorker, workerEnv, postOrder, startWorker, type Worker } from './processes.ts'
 
 describe.skipIf(!PG_URL)('a server process killed inside the subscription webhook', () => {
   const schema = `mpw_${process.pid}_${Date.now()}`
@@ -20,15 +20,7 @@ describe.skipIf(!PG_URL)('a server process killed inside the subscription webhoo
     await admin.query(`CREATE TABLE ${schema}.products (order_id text NOT NULL, user_id text NOT NULL, pid integer NOT NULL)`)
     await admin.query(`CREATE TABLE ${schema}.sub_access (order_id text PRIMARY KEY, status text NOT NULL, pid integer NOT NULL)`)
     ;[api, script] = await Promise.all([startFakeTossPartnerApi(), buildWorker()])
-    const client = api.clientOptions()
-    env = {
-      WORKER_PG_URL: PG_URL!,
-      WORKER_PG_OPTIONS: `-c search_path=${schema}`,
-      WORKER_TOSS_URL: client.baseUrl,
-      WORKER_TOSS_CA: client.ca,
-      WORKER_TOSS_CERT: client.cert,
-      WORKER_TOSS_KEY: client.key,
-    }
+    env = workerEnv(PG_URL!, schema, api.clientOptions())
   })
   afterAll(async () => {
     for (const w of workers) w.process.kill('SIGKILL')

@@ -3,7 +3,6 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { rmSync } from 'node:fs'
 import { PGlite } from '@electric-sql/pglite'
-import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   createEntitlementsHandler,
@@ -25,7 +24,7 @@ import {
   subscriptionStatusChanged,
   type FakeSubscriptionEvent,
 } from '../../src/testing/server.ts'
-import { PG_URL } from './pg.ts'
+import { openPgSchema, PG_URL } from './pg.ts'
 import { openPGlite } from './pglite.ts'
 
 const SECRET = 'dG9zczp3ZWJob29rLXNlY3JldA=='
@@ -336,21 +335,7 @@ function suite(name: string, open: Open) {
 
 suite('PGlite', openPGlite)
 
-if (PG_URL)
-  suite('PostgreSQL', async () => {
-    const schema = `webhooks_${process.pid}_${Date.now()}`
-    const admin = new pg.Pool({ connectionString: PG_URL! })
-    await admin.query(`CREATE SCHEMA ${schema}`)
-    const db = new pg.Pool({ connectionString: PG_URL!, options: `-c search_path=${schema}`, max: 20 })
-    return {
-      db,
-      close: async () => {
-        await db.end()
-        await admin.query(`DROP SCHEMA ${schema} CASCADE`)
-        await admin.end()
-      },
-    }
-  })
+if (PG_URL) suite('PostgreSQL', () => openPgSchema('webhooks'))
 
 describe('a restart between storing and applying', () => {
   it('applies the stored event when the handler is created again on the reopened database', async () => {
