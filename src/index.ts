@@ -37,17 +37,18 @@ export { createTossIap, DEFAULT_RECOVERY } from './vue/plugin.js'
 export type { TossIapOptions } from './vue/plugin.js'
 export type { EntitlementSettings, RecoverySettings } from './vue/context.js'
 export { useIapStore } from './vue/store.js'
+export type { IapStore, RecoveryState } from './vue/store.js'
 export type {
   IapOrder,
   IapOrderEvent,
-  IapStore,
   LoadStatus,
   OrderStatus,
   PurchaseOptions,
   PurchaseOutcome,
   PurchaseStatus,
-  RecoveryState,
-} from './vue/store.js'
+} from './vue/types.js'
+export { useProductStore } from './vue/productStore.js'
+export type { ProductStore } from './vue/productStore.js'
 export { useOrderHistoryStore } from './vue/historyStore.js'
 export type { HistoryState, OrderHistoryStore } from './vue/historyStore.js'
 export { useEntitlementStore } from './vue/entitlementStore.js'

@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest'
 import { getCurrentInstance, isReactive } from 'vue'
-import { useEntitlement, usePurchase } from '../src'
+import { useEntitlement, useProductStore, usePurchase } from '../src'
 import { server } from './session'
 import { TOSS_IAP_KEY } from '../src/vue/context'
 import { installDevtools, type SetupDevtools } from '../src/vue/devtools'
@@ -42,7 +42,7 @@ describe('Vue devtools', () => {
   it('records every bridge call and order transition on a "Toss IAP" timeline, and inspects orders and entitlements', async () => {
     const devtools = recordingDevtools()
 
-    const { result, store, wrapper } = mountWithIap(
+    const { result, store, wrapper, pinia } = mountWithIap(
       () => {
         const instance = getCurrentInstance()!
         return {
@@ -66,7 +66,7 @@ describe('Vue devtools', () => {
     devtools.reconnect()
     devtools.layers.length = 0
     devtools.inspectors.length = 0
-    await store.loadProducts()
+    await useProductStore(pinia).load()
     const outcome = await result.buy.purchase()
     const titles = devtools.timeline.map((e) => `${e.title} ${e.subtitle}`)
     expect(titles).toEqual([

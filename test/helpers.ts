@@ -51,8 +51,9 @@ export function mountWithIap<T>(setup: () => T, options: Partial<TossIapOptions>
       return () => h('div')
     },
   })
-  const wrapper: VueWrapper = mount(Host, { global: { plugins: [createPinia(), createTossIap(options)] } })
-  return { result, store, wrapper }
+  const pinia = createPinia()
+  const wrapper: VueWrapper = mount(Host, { global: { plugins: [pinia, createTossIap(options)] } })
+  return { result, store, wrapper, pinia }
 }
 
 /**

@@ -317,6 +317,7 @@ describe('SSR hydration', () => {
     mount(defineComponent({ setup: () => () => null }), {
       global: { plugins: [rendered, createTossIap({ grant: server.grant, recovery: noRecovery })] },
     })
+    await flushPromises() // the plugin creates its store just after the first render
     const serverState = JSON.parse(JSON.stringify(rendered.state.value))
     Object.assign(serverState['toss-iap'], {
       environment: { kind: 'server', appVersion: null, os: null },

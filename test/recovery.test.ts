@@ -1,6 +1,6 @@
 import { flushPromises } from '@vue/test-utils'
 import { describe, expect, it, vi } from 'vitest'
-import { createIapClient, recoverPendingOrders, useEntitlementStore, useProducts, type IapOrderEvent } from '../src'
+import { createIapClient, recoverPendingOrders, useEntitlementStore, useProductStore, useProducts, type IapOrderEvent } from '../src'
 import { sim, server, reinstall } from './session'
 import { expectEveryPaidOrderGrantedOnceAndCompleted, mountWithIap } from './helpers'
 
@@ -192,7 +192,7 @@ describe('useProducts', () => {
   })
 
   it('keeps the last good list when a refresh fails, and shows the error', async () => {
-    const { result, store } = mountWithIap(() => useProducts(), { grant: server.grant, recovery: { onInstall: false } })
+    const { result, pinia } = mountWithIap(() => useProducts(), { grant: server.grant, recovery: { onInstall: false } })
     await flushPromises()
     sim.failNext('iapGetProductItemList', { error: 'NETWORK_ERROR' })
     const [a, b] = [result.refresh(), result.refresh()]
@@ -203,7 +203,7 @@ describe('useProducts', () => {
     expect(result.status.value).toBe('error')
     await result.refresh()
     expect(result.error.value).toBeNull()
-    expect(store.productsUpdatedAt).toBeTypeOf('number')
+    expect(useProductStore(pinia).updatedAt).toBeTypeOf('number')
   })
 
   it('shows why there are no products in a plain browser', async () => {

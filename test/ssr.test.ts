@@ -30,7 +30,9 @@ describe('the server side of SSR', () => {
     expect(store.recovery.status).toBe('idle')
     expect(grants).toEqual([])
     // The state serialises for hydration.
-    expect(JSON.parse(JSON.stringify(pinia.state.value))['toss-iap']).toMatchObject({ productsStatus: 'idle', orders: {} })
+    const state = JSON.parse(JSON.stringify(pinia.state.value))
+    expect(state['toss-iap']).toMatchObject({ orders: {} })
+    expect(state['toss-iap-products']).toMatchObject({ status: 'idle', products: [] })
   })
 
   it('answers purchase() with UNSUPPORTED_ENVIRONMENT instead of throwing', async () => {

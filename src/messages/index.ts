@@ -1,5 +1,5 @@
 import type { IapErrorCode } from '../core/errors.js'
-import type { PurchaseStatus } from '../vue/slices/orders.js'
+import type { PurchaseStatus } from '../vue/types.js'
 
 // Words an app can show its users, for every error code and purchase status, in Korean and
 // English. An entry of its own (`vue-toss-iap/messages`): an app that writes its own texts ships

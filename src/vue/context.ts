@@ -1,10 +1,13 @@
+import type { Pinia } from 'pinia'
 import type { EffectScope, InjectionKey } from 'vue'
-import type { IapCache } from '../core/cache.js'
+import type { CacheOptions } from '../core/cache.js'
+import type { Catalogue } from '../core/catalogue.js'
 import type { BridgeCallEvent, IapClient } from '../core/client.js'
 import type { RevokedEvent, ServerEntitlement } from '../core/entitlements.js'
 import type { GrantOutcome } from '../core/grants.js'
 import type { ListenerErrorReporter, Listeners } from '../core/listeners.js'
 import type { GrantOrder } from '../core/types.js'
+import type { IapOrderEvent } from './types.js'
 
 export interface RecoverySettings {
   /** Recover when the plugin is installed. Default `true`. */
@@ -41,11 +44,20 @@ export interface GrantSettledEvent {
 /** @internal What the plugin provides to the store. */
 export interface TossIapContext {
   client: IapClient
+  /** The app's Pinia: the stores are created from it on first use, not at install. */
+  pinia: Pinia
+  /** The catalogue as Toss last answered it, shared by recovery and the product store. */
+  catalogue: Catalogue
   recovery: RecoverySettings
   entitlements: EntitlementSettings
-  cache: IapCache
+  /** What the stores that cache (products, entitlements) keep their cache with. */
+  cacheOptions: CacheOptions
+  /** What the store does once it exists: recover, then refresh entitlements (both off on the server). */
+  startup: { recover: boolean; entitlements: boolean }
   // One-way channels, made by the plugin: a part that must tell another emits here, and the other
   // listens; nothing is a slot filled in later.
+  /** Every order transition (the plugin's `onOrderEvent`, the store's listeners, devtools). */
+  orderEvents: Listeners<IapOrderEvent>
   /** Every grant's own result when it settles (the orders slice listens, for grants that outlive their purchase). */
   grantSettled: Listeners<GrantSettledEvent>
   /** Every bridge call's start and end (the devtools timeline listens, in development builds). */

@@ -9,6 +9,7 @@ import {
   type Entitlement,
   type RevokedEvent,
 } from '../core/entitlements.js'
+import { createCache } from '../core/cache.js'
 import { IapError, toIapError } from '../core/errors.js'
 import { getOrderHistory } from '../core/history.js'
 import { getSubscriptionInfo } from '../core/subscriptions.js'
@@ -16,8 +17,9 @@ import { singleFlight } from '../core/timing.js'
 import type { HistoryOrder, OrderHistoryPage, SubscriptionInfo } from '../core/types.js'
 import { TOSS_IAP_KEY } from './context.js'
 import { createEventChannel } from './events.js'
-import type { LoadStatus } from './slices/products.js'
+import { useProductStore } from './productStore.js'
 import { useIapStore } from './store.js'
+import type { LoadStatus } from './types.js'
 
 export type { RevokedEvent }
 
@@ -51,6 +53,8 @@ export const useEntitlementStore = defineStore('toss-iap-entitlements', () => {
   const ctx = provided
   const { client } = ctx
   const iap = useIapStore()
+  const catalogue = useProductStore()
+  const cache = createCache(ctx.cacheOptions)
 
   const entitlements = ref<Record<string, Entitlement>>({})
   const entitlementsStatus = ref<LoadStatus>('idle')
@@ -64,7 +68,7 @@ export const useEntitlementStore = defineStore('toss-iap-entitlements', () => {
   }
 
   // A cached entitlement may paint the UI; it is marked stale and the next refresh decides.
-  ctx.cache.read('entitlements', parseCachedEntitlements, ({ value }) => {
+  cache.read('entitlements', parseCachedEntitlements, ({ value }) => {
     if (entitlementsStatus.value === 'idle') entitlements.value = value
   })
 
@@ -108,7 +112,7 @@ export const useEntitlementStore = defineStore('toss-iap-entitlements', () => {
     entitlements.value = next
     entitlementsStatus.value = 'success'
     entitlementsError.value = null
-    ctx.cache.write('entitlements', next)
+    cache.write('entitlements', next)
     for (const [sku, before] of Object.entries(previous)) {
       const after = next[sku]
       if (before.isActive && after && !after.isActive) {
@@ -127,7 +131,7 @@ export const useEntitlementStore = defineStore('toss-iap-entitlements', () => {
     return refreshFlight.run('refresh', async () => {
       entitlementsStatus.value = 'loading'
       try {
-        const products = await iap.ensureProducts(true)
+        const products = await catalogue.ensure(true)
         const source = ctx.entitlements.source
         if (source) {
           apply(fromServer(await source(), products), [])
@@ -163,7 +167,7 @@ export const useEntitlementStore = defineStore('toss-iap-entitlements', () => {
   // subscription (or anything, when the app's server is the source) through a refresh.
   iap.onOrderEvent((event) => {
     if (event.type !== 'granted' && event.type !== 'completed' && event.type !== 'recovered') return
-    const product = iap.products.find((p) => p.sku === event.order.sku)
+    const product = catalogue.products.find((p) => p.sku === event.order.sku)
     if (!product || product.type === 'CONSUMABLE') return
     if (product.type === 'NON_CONSUMABLE' && !ctx.entitlements.source) {
       if (entitlements.value[product.sku]?.isActive && !entitlements.value[product.sku]?.isStale) return

@@ -5,7 +5,7 @@ import { getOrderHistory } from '../core/history.js'
 import { singleFlight } from '../core/timing.js'
 import type { HistoryOrder } from '../core/types.js'
 import { TOSS_IAP_KEY } from './context.js'
-import type { LoadStatus } from './slices/products.js'
+import type { LoadStatus } from './types.js'
 import { useIapStore } from './store.js'
 
 export interface HistoryState {

@@ -1,6 +1,7 @@
 import type { Pinia } from 'pinia'
 import { effectScope, type App, type Plugin } from 'vue'
-import { createCache, type CacheOptions } from '../core/cache.js'
+import type { CacheOptions } from '../core/cache.js'
+import { createCatalogue } from '../core/catalogue.js'
 import { createIapClient, type BridgeCallEvent, type IapTimeouts } from '../core/client.js'
 import { isClient } from '../core/environment.js'
 import { IapError } from '../core/errors.js'
@@ -9,7 +10,8 @@ import { DEFAULT_RECOVERY_CONCURRENCY } from '../core/recovery.js'
 import type { GrantFn } from '../core/types.js'
 import { TOSS_IAP_KEY, type EntitlementSettings, type GrantSettledEvent, type RecoverySettings, type TossIapContext } from './context.js'
 import type { RevokedEvent } from '../core/entitlements.js'
-import { useIapStore, type IapOrderEvent } from './store.js'
+import { useIapStore } from './store.js'
+import type { IapOrderEvent } from './types.js'
 
 export interface TossIapOptions {
   /**
@@ -78,30 +80,34 @@ export function createTossIap(options: TossIapOptions): Plugin {
       if (options.onRevoked) revoked.add(options.onRevoked)
       const lifetime = new AbortController()
       app.onUnmount(() => lifetime.abort())
+      const client = createIapClient({
+        grant: options.grant,
+        timeouts: options.timeouts,
+        onGrantSettled: (order, outcome) => grantSettled.emit({ order, outcome }),
+        onBridgeCall: (event) => bridgeCalls.emit(event),
+        reportError,
+      })
       const ctx: TossIapContext = {
+        client,
+        pinia,
+        catalogue: createCatalogue(client),
         reportError,
         unmounted: lifetime.signal,
         recovery,
         entitlements,
+        // On the server there is nothing to recover and no window to watch.
+        startup: isClient ? { recover: recovery.onInstall, entitlements: entitlements.refreshOnInstall } : { recover: false, entitlements: false },
+        orderEvents: createListeners<IapOrderEvent>('an onOrderEvent listener', reporter),
         grantSettled,
         bridgeCalls,
         revoked,
         afterRecovery: new Set(),
-        cache: createCache(options.cache === false ? { storage: false } : options.cache),
-        client: createIapClient({
-          grant: options.grant,
-          timeouts: options.timeouts,
-          onGrantSettled: (order, outcome) => grantSettled.emit({ order, outcome }),
-          onBridgeCall: (event) => bridgeCalls.emit(event),
-          reportError,
-        }),
+        cacheOptions: options.cache === false ? { storage: false } : (options.cache ?? {}),
       }
       app.provide(TOSS_IAP_KEY, ctx)
-      const store = app.runWithContext(() => useIapStore(pinia))
-      if (options.onOrderEvent) store.onOrderEvent(options.onOrderEvent)
-
-      // On the server there is nothing to recover and no window to watch.
-      if (!isClient) return store.start({ recover: false, entitlements: false })
+      if (options.onOrderEvent) ctx.orderEvents.add(options.onOrderEvent)
+      const store = () => app.runWithContext(() => useIapStore(pinia))
+      if (!isClient) return void store()
 
       const scope = (ctx.scope = effectScope(true))
       app.onUnmount(() => scope.stop())
@@ -112,8 +118,8 @@ export function createTossIap(options: TossIapOptions): Plugin {
           const before = last
           last = document.visibilityState
           if (last !== 'visible' || before !== 'hidden') return
-          const since = store.sinceLastRecovery()
-          if (since === null || since >= recovery.throttle) void store.sync()
+          const since = store().sinceLastRecovery()
+          if (since === null || since >= recovery.throttle) void store().sync()
         }
         document.addEventListener('visibilitychange', onVisibility)
         app.onUnmount(() => document.removeEventListener('visibilitychange', onVisibility))
@@ -121,9 +127,11 @@ export function createTossIap(options: TossIapOptions): Plugin {
       // Development builds only: bundlers drop this branch, and the devtools code with it, when
       // they replace process.env.NODE_ENV with "production".
       if (process.env.NODE_ENV !== 'production') {
-        void import('./devtools.js').then(({ installDevtools }) => installDevtools(app, store, ctx)).catch(() => {})
+        void import('./devtools.js').then(({ installDevtools }) => installDevtools(app, store(), ctx)).catch(() => {})
       }
-      store.start({ recover: recovery.onInstall, entitlements: entitlements.refreshOnInstall })
+      // The store, and with it the startup work, comes once the code that installs and mounts the
+      // app has run: the first render waits for neither.
+      queueMicrotask(store)
     },
   }
 }

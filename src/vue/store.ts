@@ -1,3 +1,4 @@
+import { tryOnScopeDispose } from '@vueuse/core'
 import { defineStore, skipHydrate } from 'pinia'
 import { customRef, inject, ref } from 'vue'
 import type { IapCapabilities, IapEnvironment } from '../core/environment.js'
@@ -6,12 +7,11 @@ import { reportSafely } from '../core/listeners.js'
 import type { RecoveryReport } from '../core/recovery.js'
 import { TOSS_IAP_KEY } from './context.js'
 import { createOrdersState } from './slices/orders.js'
-import { createProductsState } from './slices/products.js'
 import { createRecoveryState } from './slices/recovery.js'
+import type { IapOrderEvent } from './types.js'
 
-export type { IapOrder, IapOrderEvent, OrderStatus, PurchaseOptions, PurchaseOutcome, PurchaseStatus } from './slices/orders.js'
+export type { IapOrder, IapOrderEvent, OrderStatus, PurchaseOptions, PurchaseOutcome, PurchaseStatus } from './types.js'
 export type { RecoveryState } from './slices/recovery.js'
-export type { LoadStatus } from './slices/products.js'
 
 /** A ref whose value is computed on first read (and set as usual after that). */
 function lazyRef<T>(compute: () => T) {
@@ -32,9 +32,11 @@ function lazyRef<T>(compute: () => T) {
 }
 
 /**
- * The Pinia store (id `'toss-iap'`) behind every composable: environment, catalogue, orders,
- * and recovery, all visible in Vue devtools. What the user owns and the order history have stores
- * of their own, `useEntitlementStore()` and `useOrderHistoryStore()`, created on first use.
+ * The Pinia store (id `'toss-iap'`) behind every composable: environment, orders and recovery,
+ * all visible in Vue devtools. The plugin creates it just after the app's first render, and it
+ * starts the startup work (recovery, then the entitlement refresh) once it exists. The catalogue,
+ * what the user owns and the order history have stores of their own, `useProductStore()`,
+ * `useEntitlementStore()` and `useOrderHistoryStore()`, created on first use.
  */
 export const useIapStore = defineStore('toss-iap', () => {
   const ctx = inject(TOSS_IAP_KEY, null)
@@ -48,12 +50,10 @@ export const useIapStore = defineStore('toss-iap', () => {
   const environment = skipHydrate(lazyRef<IapEnvironment>(() => client.environment()))
   const capabilities = skipHydrate(lazyRef<IapCapabilities>(() => client.capabilities()))
   const isReady = skipHydrate(ref(false))
-  let ready: Promise<RecoveryReport | null> = Promise.resolve(null)
 
-  const productsState = createProductsState(client, ctx.cache)
   const ordersState = createOrdersState(client, ctx)
-  const recoveryState = createRecoveryState(client, ctx, { ...ordersState, ...productsState })
-  const { orders, activePurchase, isPurchaseOpen, lastPurchase, abandonPurchase, events } = ordersState
+  const recoveryState = createRecoveryState(client, ctx, ordersState)
+  const { orders, activePurchase, isPurchaseOpen, lastPurchase, abandonPurchase } = ordersState
 
   /**
    * Runs one purchase; only one runs at a time in the whole app. Never rejects. A host that
@@ -89,18 +89,22 @@ export const useIapStore = defineStore('toss-iap', () => {
     return report
   }
 
-  /** @internal The plugin's start: runs in the background, never blocking the first render. */
-  function start(options: { recover: boolean; entitlements: boolean }) {
-    // Nothing starts inside install: recovery begins once the script that installs and mounts the
-    // app has run (a microtask, so fake timers in tests do not hold it), and the entitlement step
-    // after it, when the components mounted with the app (and the entitlement store, if they use
-    // it) are in place.
-    ready = Promise.resolve()
-      .then(() => (options.recover ? recoveryState.recover() : null))
-      .then(async (report) => (await afterRecovery(options.entitlements), report))
-      .finally(() => {
-        isReady.value = true
-      })
+  // The startup work begins once the code that created the store has run (a microtask, so fake
+  // timers in tests do not hold it), and the entitlement step after recovery, when the components
+  // mounted with the app (and the entitlement store, if they use it) are in place.
+  const { startup } = ctx
+  const ready: Promise<RecoveryReport | null> = Promise.resolve()
+    .then(() => (startup.recover ? recoveryState.recover() : null))
+    .then(async (report) => (await afterRecovery(startup.entitlements), report))
+    .finally(() => {
+      isReady.value = true
+    })
+
+  /** Listens to every order transition; the listener is removed with the calling scope. */
+  function onOrderEvent(listener: (event: IapOrderEvent) => unknown): { off: () => void } {
+    const off = ctx!.orderEvents.add(listener)
+    tryOnScopeDispose(off)
+    return { off }
   }
 
   /** Resolves, with the recovery report (`null` when recovery was off), once the startup work is done. */
@@ -112,7 +116,6 @@ export const useIapStore = defineStore('toss-iap', () => {
     environment,
     capabilities,
     isReady,
-    ...productsState,
     orders,
     activePurchase,
     isPurchaseOpen,
@@ -122,10 +125,8 @@ export const useIapStore = defineStore('toss-iap', () => {
     ...recoveryState,
     refreshEnvironment,
     sync,
-    start,
     whenReady,
-    /** Listens to every order transition; the listener is removed with the calling scope. */
-    onOrderEvent: events.on,
+    onOrderEvent,
   }
 })
 

@@ -3,7 +3,7 @@ import type { Entitlement } from '../core/entitlements.js'
 import { describeValue, IapError } from '../core/errors.js'
 import type { IapProduct } from '../core/types.js'
 import { useEntitlementStore } from './entitlementStore.js'
-import { useIapStore } from './store.js'
+import { useProductStore } from './productStore.js'
 
 export interface UseEntitlementReturn {
   /** Whether the user may use the product now (a stale cached answer counts until the refresh decides). */
@@ -43,14 +43,14 @@ function skuError(sku: string, product: IapProduct | undefined, catalogueKnown: 
  * ```
  */
 export function useEntitlement(sku: MaybeRefOrGetter<string>): UseEntitlementReturn {
-  const store = useIapStore()
+  const catalogue = useProductStore()
   const owned = useEntitlementStore()
   owned.ensureFresh()
 
-  const product = computed(() => store.products.find((p) => p.sku === toValue(sku)))
-  const invalidSku = computed(() => skuError(toValue(sku), product.value, store.productsSource !== null))
+  const product = computed(() => catalogue.products.find((p) => p.sku === toValue(sku)))
+  const invalidSku = computed(() => skuError(toValue(sku), product.value, catalogue.source !== null))
   // A failed refresh keeps the last answer; a sku that cannot be owned never is.
-  const error = computed(() => invalidSku.value ?? (product.value ? null : store.productsError) ?? owned.entitlementsError)
+  const error = computed(() => invalidSku.value ?? (product.value ? null : catalogue.error) ?? owned.entitlementsError)
   const entitlement = computed(() => (invalidSku.value ? null : (owned.entitlements[toValue(sku)] ?? null)))
   return {
     isActive: computed(() => entitlement.value?.isActive === true),

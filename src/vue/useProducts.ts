@@ -1,7 +1,8 @@
 import { computed, type ComputedRef } from 'vue'
 import type { IapError } from '../core/errors.js'
+import { isClient } from '../core/environment.js'
 import type { IapProduct } from '../core/types.js'
-import { useIapStore } from './store.js'
+import { useProductStore } from './productStore.js'
 
 export interface UseProductsReturn {
   /** The last good catalogue (kept when a refresh fails), from the cache until Toss answers. */
@@ -16,22 +17,22 @@ export interface UseProductsReturn {
 }
 
 /**
- * The console catalogue, loaded on first use and shared by every component through the store.
+ * The console catalogue, loaded on first use and shared by every component through `useProductStore()`.
  *
  * ```ts
  * const { products, isLoading, error, refresh } = useProducts()
  * ```
  */
 export function useProducts(): UseProductsReturn {
-  const store = useIapStore()
+  const store = useProductStore()
   // A cached list shows at once; this session still revalidates it, once, in the background.
-  if (store.environment.kind !== 'server') void store.ensureProducts()
+  if (isClient) void store.ensure()
   return {
     products: computed(() => store.products),
-    status: computed(() => store.productsStatus),
-    isLoading: computed(() => store.productsStatus === 'loading'),
-    isStale: computed(() => store.productsSource === 'cache'),
-    error: computed(() => store.productsError),
-    refresh: () => store.loadProducts(),
+    status: computed(() => store.status),
+    isLoading: computed(() => store.status === 'loading'),
+    isStale: computed(() => store.source === 'cache'),
+    error: computed(() => store.error),
+    refresh: () => store.load(),
   }
 }

@@ -1,7 +1,19 @@
-import { computed, getCurrentScope, onScopeDispose, shallowRef, toValue, type ComputedRef, type MaybeRefOrGetter } from 'vue'
+import {
+  computed,
+  getCurrentScope,
+  hasInjectionContext,
+  inject,
+  onScopeDispose,
+  shallowRef,
+  toValue,
+  type ComputedRef,
+  type MaybeRefOrGetter,
+} from 'vue'
 import type { IapError } from '../core/errors.js'
 import type { OrderKind } from '../core/types.js'
-import { useIapStore, type IapOrder, type PurchaseOutcome, type PurchaseStatus } from './store.js'
+import { TOSS_IAP_KEY } from './context.js'
+import { useIapStore, type IapStore } from './store.js'
+import type { IapOrder, PurchaseOutcome, PurchaseStatus } from './types.js'
 
 export interface UsePurchaseOptions {
   /** Subscriptions only: the offer to apply (a ref or getter is read at each `purchase()`). */
@@ -30,27 +42,31 @@ export interface UsePurchaseReturn {
 
 /** @internal shared by usePurchase and useSubscriptionPurchase */
 export function usePurchaseOf(kind: OrderKind, sku: MaybeRefOrGetter<string>, options: UsePurchaseOptions = {}): UsePurchaseReturn {
-  const store = useIapStore()
+  // The store is reached on first need (a purchase, an order to show), not during the component's
+  // first render; outside a component it is the active Pinia's, as usual.
+  const ctx = hasInjectionContext() ? inject(TOSS_IAP_KEY, null) : null
+  let reached: IapStore | undefined = ctx ? undefined : useIapStore()
+  const store = () => (reached ??= useIapStore(ctx!.pinia))
   const localStatus = shallowRef<PurchaseStatus>('idle')
   const localError = shallowRef<IapError | null>(null)
   const orderId = shallowRef<string | null>(null)
   let controller: AbortController | null = null
   let disposed = false
 
-  const order = computed(() => (orderId.value ? (store.orders[orderId.value] ?? null) : null))
+  const order = computed(() => (orderId.value ? (store().orders[orderId.value] ?? null) : null))
   const status = computed<PurchaseStatus>(() => order.value?.status ?? localStatus.value)
   const error = computed(() => (order.value ? order.value.error : localError.value))
   const isPending = computed(() => localStatus.value === 'purchasing' || status.value === 'granting')
 
   async function purchase(): Promise<PurchaseOutcome> {
-    if (controller) return store.purchase(toValue(sku), { kind }) // answers PURCHASE_IN_PROGRESS, touches nothing here
+    if (controller) return store().purchase(toValue(sku), { kind }) // answers PURCHASE_IN_PROGRESS, touches nothing here
     controller = new AbortController()
     localStatus.value = 'purchasing'
     localError.value = null
     orderId.value = null
     let outcome: PurchaseOutcome
     try {
-      outcome = await store.purchase(toValue(sku), {
+      outcome = await store().purchase(toValue(sku), {
         kind,
         offerId: toValue(options.offerId),
         signal: controller.signal,

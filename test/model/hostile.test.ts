@@ -8,6 +8,7 @@ import {
   usePurchase,
   type IapClient,
   type PurchaseOutcome,
+  useProductStore,
 } from '../../src'
 import type { BridgeFunction } from '../../src/testing'
 import { expectEveryPaidOrderGrantedOnceAndCompleted, mountWithIap } from '../helpers'
@@ -200,9 +201,9 @@ describe('recovery', () => {
       { respond: { orders: Array(100_000).fill({ orderId: 5, status: 'COMPLETED' }), hasNext: true, nextKey: 'again' } },
       50,
     )
-    const { store, result: owned } = mountWithIap(() => useEntitlementStore(), { grant: server.grant, timeouts, cache: false })
+    const { store, result: owned, pinia } = mountWithIap(() => useEntitlementStore(), { grant: server.grant, timeouts, cache: false })
     await settleWithin(store.whenReady(), 60 * timeouts.call, 'whenReady()')
-    expect(store.products.map((p) => p.sku)).toEqual(['remove-ads'])
+    expect(useProductStore(pinia).products.map((p) => p.sku)).toEqual(['remove-ads'])
     expect(Object.values(owned.entitlements).filter((e) => e.isActive)).toEqual([])
     expect(server.calls).toEqual([])
   })
@@ -216,6 +217,7 @@ describe('startup', () => {
         store,
         result: owned,
         wrapper,
+        pinia,
       } = mountWithIap(() => useEntitlementStore(), {
         grant: server.grant,
         timeouts,
@@ -229,7 +231,8 @@ describe('startup', () => {
         what,
       ).toEqual([])
       if (owned.entitlementsError) expectTypedError(owned.entitlementsError, what)
-      if (store.productsError) expectTypedError(store.productsError, what)
+      const { error: productsError } = useProductStore(pinia)
+      if (productsError) expectTypedError(productsError, what)
       wrapper.unmount()
       reinstall()
     }

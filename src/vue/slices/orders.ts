@@ -3,63 +3,9 @@ import { computed, ref, shallowReactive } from 'vue'
 import type { IapClient } from '../../core/client.js'
 import { IapError } from '../../core/errors.js'
 import { notify } from '../../core/listeners.js'
-import type { GrantOrderKind, OrderKind, PurchaseReceipt } from '../../core/types.js'
+import type { OrderKind } from '../../core/types.js'
 import type { TossIapContext } from '../context.js'
-import { createEventChannel } from '../events.js'
-
-/**
- * Where an order stands.
- * - `purchasing`: the Toss payment sheet is up (composables only: there is no orderId yet).
- * - `granting`: Toss took payment; the app's grant runs.
- * - `granted`: the server granted; Toss has not confirmed yet (recovery will).
- * - `completed`: `completeProductGrant` confirmed. Final.
- * - `pending`: the grant said false, threw or timed out; the order waits at Toss for recovery.
- * - `canceled`: the user backed out (or the app aborted before payment).
- * - `failed`: Toss refused; nothing was paid.
- */
-export type OrderStatus = 'purchasing' | 'granting' | 'granted' | 'completed' | 'pending' | 'canceled' | 'failed'
-export type PurchaseStatus = 'idle' | OrderStatus
-
-/** An order this session has seen, as the store keeps it. */
-export interface IapOrder {
-  orderId: string
-  sku: string
-  /** `'unknown'` for an order recovery found whose product the page could not tell. */
-  kind: GrantOrderKind
-  status: Extract<OrderStatus, 'granting' | 'granted' | 'completed' | 'pending'>
-  /** How this session met the order: a live purchase, or recovery of a pending one. */
-  source: 'purchase' | 'recovery'
-  subscriptionId?: string
-  error: IapError | null
-  receipt?: PurchaseReceipt
-  createdAt: number
-  updatedAt: number
-}
-
-/** What `purchase()` resolves to. It never rejects. */
-export interface PurchaseOutcome {
-  status: Exclude<OrderStatus, 'purchasing'>
-  orderId: string | null
-  error: IapError | null
-  receipt?: PurchaseReceipt
-}
-
-/**
- * One order transition, for analytics or for refreshing a balance. `completed` is a live purchase
- * confirmed; `recovered` an order completed by recovery. `canceled` and `failed` carry no order.
- */
-export type IapOrderEvent =
-  | { type: 'granting' | 'granted' | 'pending' | 'completed' | 'recovered'; order: IapOrder }
-  | { type: 'canceled' | 'failed'; sku: string; error: IapError }
-
-export interface PurchaseOptions {
-  kind?: OrderKind
-  offerId?: string | null
-  /** Aborting closes the payment sheet's flow (see `abandonPurchase`). */
-  signal?: AbortSignal
-  /** Toss took payment and created this order. A listener: what it throws is reported, never in the way. */
-  onPurchased?: (orderId: string) => void
-}
+import type { IapOrder, PurchaseOptions, PurchaseOutcome } from '../types.js'
 
 export function createOrdersState(client: IapClient, ctx: TossIapContext) {
   // Shallow: each record is replaced whole, never edited in place, so only the keys need tracking.
@@ -70,7 +16,7 @@ export function createOrdersState(client: IapClient, ctx: TossIapContext) {
   let abandon: AbortController | null = null
   /** How the last purchase of this session ended, whatever it was. */
   const lastPurchase = ref<(PurchaseOutcome & { sku: string; finishedAt: number }) | null>(null)
-  const events = createEventChannel<IapOrderEvent>('an onOrderEvent listener', ctx)
+  const events = ctx.orderEvents
 
   /** Records a change of one order and announces a change of status. `completed` is final. */
   function track(orderId: string, patch: Partial<IapOrder>, completedBy?: 'recovered'): IapOrder {
@@ -90,7 +36,7 @@ export function createOrdersState(client: IapClient, ctx: TossIapContext) {
     orders[orderId] = { ...base, ...patch, updatedAt: now }
     const stored = orders[orderId] as IapOrder
     if (prev?.status !== stored.status) {
-      events.trigger({ type: stored.status === 'completed' ? (completedBy ?? 'completed') : stored.status, order: stored })
+      events.emit({ type: stored.status === 'completed' ? (completedBy ?? 'completed') : stored.status, order: stored })
     }
     return stored
   }
@@ -152,7 +98,7 @@ export function createOrdersState(client: IapClient, ctx: TossIapContext) {
         return { status: order.status, orderId: order.orderId, error: order.error, receipt: result.receipt }
       }
       if (result.status === 'canceled' || result.status === 'failed') {
-        events.trigger({ type: result.status, sku, error: result.error })
+        events.emit({ type: result.status, sku, error: result.error })
         return { status: result.status, orderId: null, error: result.error }
       }
       const known = orders[result.orderId]
@@ -177,5 +123,5 @@ export function createOrdersState(client: IapClient, ctx: TossIapContext) {
     abandon?.abort()
   }
 
-  return { orders, activePurchase, isPurchaseOpen, lastPurchase, events, track, complete, purchase, abandonPurchase }
+  return { orders, activePurchase, isPurchaseOpen, lastPurchase, track, complete, purchase, abandonPurchase }
 }

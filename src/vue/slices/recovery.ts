@@ -1,11 +1,11 @@
 import { skipHydrate } from 'pinia'
-import { ref, type ShallowRef } from 'vue'
+import { ref } from 'vue'
 import type { IapClient } from '../../core/client.js'
 import { monotonicNow, singleFlight } from '../../core/timing.js'
 import { recoverPendingOrders, type RecoveryReport } from '../../core/recovery.js'
-import type { GrantOrderKind, IapProduct, PendingOrder } from '../../core/types.js'
+import type { GrantOrderKind, PendingOrder } from '../../core/types.js'
 import type { TossIapContext } from '../context.js'
-import type { IapOrder } from './orders.js'
+import type { IapOrder } from '../types.js'
 
 export interface RecoveryState {
   status: 'idle' | 'running' | 'done' | 'failed'
@@ -17,8 +17,6 @@ export interface RecoveryState {
 interface Deps {
   orders: Record<string, IapOrder>
   track: (orderId: string, patch: Partial<IapOrder>, completedBy?: 'recovered') => IapOrder
-  products: ShallowRef<IapProduct[]>
-  ensureProducts: (retry?: boolean) => Promise<IapProduct[]>
 }
 
 export function createRecoveryState(client: IapClient, ctx: TossIapContext, deps: Deps) {
@@ -29,7 +27,9 @@ export function createRecoveryState(client: IapClient, ctx: TossIapContext, deps
     const known = deps.orders[listed.orderId]
     const sku = listed.sku || known?.sku || ''
     if (known && known.kind !== 'unknown') return { sku, kind: known.kind }
-    const product = sku ? (await deps.ensureProducts(true)).find((p) => p.sku === sku) : undefined
+    // A catalogue Toss cannot give now leaves the kind unknown; it is no reason to hold the order back.
+    const products = sku ? await ctx.catalogue.ensure().catch(() => []) : []
+    const product = products.find((p) => p.sku === sku)
     return { sku, kind: product ? (product.type === 'SUBSCRIPTION' ? 'subscription' : 'one-time') : 'unknown' }
   }
 

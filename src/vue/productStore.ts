@@ -1,0 +1,81 @@
+import { defineStore } from 'pinia'
+import { inject, ref, shallowRef } from 'vue'
+import { createCache } from '../core/cache.js'
+import { IapError, toIapError } from '../core/errors.js'
+import { normalizeProducts } from '../core/normalize.js'
+import type { IapProduct } from '../core/types.js'
+import { TOSS_IAP_KEY } from './context.js'
+import type { LoadStatus } from './types.js'
+
+/**
+ * The console catalogue (id `'toss-iap-products'`): shown at once from the cache, revalidated
+ * with one shared bridge call. A store of its own, created by the first `useProducts()` (or
+ * `useEntitlement()`), so an app that only sells ships neither it nor the cache.
+ */
+export const useProductStore = defineStore('toss-iap-products', () => {
+  const ctx = inject(TOSS_IAP_KEY, null)
+  if (!ctx) {
+    throw new IapError('NOT_INSTALLED', 'useProducts() needs the plugin: app.use(createPinia()) then app.use(createTossIap({ grant }))')
+  }
+  const { catalogue } = ctx
+  const cache = createCache(ctx.cacheOptions)
+  const products = shallowRef<IapProduct[]>([])
+  const status = ref<LoadStatus>('idle')
+  const error = shallowRef<IapError | null>(null)
+  /** When the list last came from Toss (or from the cache, when `source` is `'cache'`). */
+  const updatedAt = ref<number | null>(null)
+  /** `'cache'` until this session has heard from Toss: shown, not yet revalidated. */
+  const source = ref<'cache' | 'bridge' | null>(null)
+
+  cache.read(
+    'products',
+    (raw) => normalizeProducts({ products: raw }),
+    (entry) => {
+      if (source.value === 'bridge') return // Toss answered first
+      products.value = entry.value
+      source.value = 'cache'
+      updatedAt.value = entry.savedAt
+      if (status.value === 'idle') status.value = 'success'
+    },
+  )
+
+  /** Follows one answer of the shared catalogue; a failure keeps the last good list. */
+  function follow(answer: Promise<IapProduct[]>): Promise<IapProduct[]> {
+    status.value = 'loading'
+    return answer.then(
+      (list) => {
+        products.value = list
+        error.value = null
+        status.value = 'success'
+        source.value = 'bridge'
+        updatedAt.value = Date.now()
+        cache.write('products', list)
+        return list
+      },
+      (reason: unknown) => {
+        error.value = toIapError(reason, { during: 'getProductItemList' })
+        status.value = 'error'
+        return products.value
+      },
+    )
+  }
+
+  /** Asks Toss again; concurrent callers share one bridge call. Never rejects. */
+  function load(): Promise<IapProduct[]> {
+    return follow(catalogue.load())
+  }
+
+  /**
+   * Toss's list for this session: loads it unless it is here already (recovery may have loaded
+   * it) or, unless `retry`, a load already failed. Never rejects.
+   */
+  function ensure(retry = false): Promise<IapProduct[]> {
+    if (source.value === 'bridge' && status.value !== 'loading') return Promise.resolve(products.value)
+    if (!retry && status.value === 'error') return Promise.resolve(products.value)
+    return follow(catalogue.ensure())
+  }
+
+  return { products, status, error, updatedAt, source, load, ensure }
+})
+
+export type ProductStore = ReturnType<typeof useProductStore>
