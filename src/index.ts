@@ -5,6 +5,7 @@ export { detectEnvironment, detectCapabilities, MIN_VERSIONS } from './core/envi
 export type { IapCapabilities, IapCapability, IapEnvironment, IapEnvironmentKind } from './core/environment.js'
 export { createIapClient, DEFAULT_TIMEOUTS } from './core/client.js'
 export type { BridgeCallEvent, IapClient, IapClientOptions, IapTimeouts } from './core/client.js'
+export { getProducts } from './core/products.js'
 export { getOrderHistory } from './core/history.js'
 export { getSubscriptionInfo } from './core/subscriptions.js'
 export type { ListenerErrorReporter } from './core/listeners.js'

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import {
+  getProducts,
   createIapClient,
   detectCapabilities,
   detectEnvironment,
@@ -100,7 +101,7 @@ describe('environment and capabilities', () => {
 describe('bridge calls', () => {
   it('loads the catalogue', async () => {
     const { client } = setup()
-    const products = await client.getProducts()
+    const products = await getProducts(client)
     expect(products.map((p) => [p.sku, p.type])).toEqual([
       ['gem-100', 'CONSUMABLE'],
       ['remove-ads', 'NON_CONSUMABLE'],
@@ -111,7 +112,7 @@ describe('bridge calls', () => {
 
   it('fails fast with UNSUPPORTED_APP_VERSION on an old app instead of resolving undefined', async () => {
     const { client, sim } = setup({ appVersion: '5.210.0' })
-    await expect(client.getProducts()).rejects.toMatchObject({
+    await expect(getProducts(client)).rejects.toMatchObject({
       code: 'UNSUPPORTED_APP_VERSION',
       message: expect.stringMatching(/^\[vue-toss-iap\] products needs Toss 5\.219\.0/),
     })
@@ -121,7 +122,7 @@ describe('bridge calls', () => {
 
   it('fails with UNSUPPORTED_ENVIRONMENT in a plain browser instead of throwing the SDK error', async () => {
     const client = createIapClient({ grant: () => true })
-    const error = await client.getProducts().catch((e: unknown) => e)
+    const error = await getProducts(client).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(IapError)
     expect(error).toMatchObject({ code: 'UNSUPPORTED_ENVIRONMENT', message: expect.stringContaining('plain browser') })
   })
@@ -130,7 +131,7 @@ describe('bridge calls', () => {
     vi.useFakeTimers()
     const { client, sim } = setup({}, { call: 1000 })
     sim.failNext('iapGetProductItemList', 'hang')
-    const result = client.getProducts().catch((e: unknown) => e)
+    const result = getProducts(client).catch((e: unknown) => e)
     await vi.advanceTimersByTimeAsync(999)
     expect(sim.listenerCount()).toBe(2) // the SDK waits on resolve and reject
     await vi.advanceTimersByTimeAsync(1)
@@ -159,7 +160,7 @@ describe('bridge calls', () => {
   ] as const)('reads %s into a typed IapError with the original as cause', async (_, fault, code) => {
     const { client, sim } = setup()
     sim.failNext('iapGetProductItemList', fault)
-    const error = (await client.getProducts().catch((e: unknown) => e)) as IapError
+    const error = (await getProducts(client).catch((e: unknown) => e)) as IapError
     expect(error).toBeInstanceOf(IapError)
     expect(error.code).toBe(code)
     expect(error.cause).toBeInstanceOf(Error)
@@ -173,7 +174,7 @@ describe('bridge calls', () => {
   ])('turns a product list of %s into INVALID_RESPONSE', async (_, respond) => {
     const { client, sim } = setup()
     sim.failNext('iapGetProductItemList', { respond })
-    await expect(client.getProducts()).rejects.toMatchObject({ code: 'INVALID_RESPONSE' })
+    await expect(getProducts(client)).rejects.toMatchObject({ code: 'INVALID_RESPONSE' })
   })
 
   it('drops products that could not be bought (no sku, unknown type) and fills missing text', async () => {
@@ -181,7 +182,7 @@ describe('bridge calls', () => {
     sim.failNext('iapGetProductItemList', {
       respond: { products: [{ type: 'CONSUMABLE' }, { sku: 'x', type: 'WEIRD' }, { sku: 'ok', type: 'CONSUMABLE', displayName: 7 }, null] },
     })
-    expect(await client.getProducts()).toEqual([
+    expect(await getProducts(client)).toEqual([
       { sku: 'ok', type: 'CONSUMABLE', displayName: 'ok', displayAmount: '', iconUrl: '', description: '' },
     ])
   })

@@ -10,10 +10,10 @@ function setVisibility(state: 'visible' | 'hidden') {
 }
 
 describe('recovery on install', () => {
-  it('grants and completes every pending order in the background, with the right kind', async () => {
+  it('grants and completes every pending order in the background, with the kind the catalogue tells', async () => {
     const a = sim.addPaidOrder('gem-100')
     const b = sim.addPaidOrder('premium-monthly')
-    const { store } = mountWithIap(() => null, { grant: server.grant })
+    const { store } = mountWithIap(() => useProducts(), { grant: server.grant })
     expect(store.recovery.status).toBe('idle') // install and mount start nothing; recovery follows at once
     expect(sim.callsTo('getPendingOrders')).toHaveLength(0)
     await Promise.resolve()
@@ -25,6 +25,21 @@ describe('recovery on install', () => {
       ['premium-monthly', 'subscription', 'recovery'],
     ])
     expect(store.recovery).toMatchObject({ status: 'done', runs: 1, lastReport: report })
+    expectEveryPaidOrderGrantedOnceAndCompleted(sim, server)
+  })
+
+  it('an app that never loads its catalogue recovers every order as kind unknown, never a guess', async () => {
+    const a = sim.addPaidOrder('gem-100')
+    const b = sim.addPaidOrder('premium-monthly')
+    const { store } = mountWithIap(() => null, { grant: server.grant })
+    const report = await store.whenReady()
+    expect(report).toMatchObject({ completed: [a.orderId, b.orderId], pending: [], error: null })
+    expect(server.calls.map((c) => [c.sku, c.kind, c.source])).toEqual([
+      ['gem-100', 'unknown', 'recovery'],
+      ['premium-monthly', 'unknown', 'recovery'],
+    ])
+    expect(sim.callsTo('iapGetProductItemList')).toHaveLength(0) // recovery asks Toss for no catalogue of its own
+    expect(store.orders[a.orderId]).toMatchObject({ kind: 'unknown', status: 'completed' })
     expectEveryPaidOrderGrantedOnceAndCompleted(sim, server)
   })
 

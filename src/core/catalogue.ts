@@ -1,30 +1,30 @@
-import type { IapClient } from './client.js'
-import { singleFlight } from './timing.js'
 import type { IapProduct } from './types.js'
 
 /** The console catalogue as this page last heard it from Toss (see `createCatalogue`). */
 export interface Catalogue {
-  /** Toss's latest answer in this session; `null` until one came. */
-  readonly latest: IapProduct[] | null
-  /** Asks Toss; concurrent callers share one bridge call. Rejects with an `IapError`. */
-  load(): Promise<IapProduct[]>
-  /** Toss's list from this session, loading it when there is none yet. */
-  ensure(): Promise<IapProduct[]>
+  /** Runs `ask` (the product store's `getProducts`), or joins the run under way. Rejects as `ask` does. */
+  load(ask: () => Promise<IapProduct[]>): Promise<IapProduct[]>
+  /** What the page knows without asking Toss: the answer of a load under way, else the latest list. Never rejects. */
+  known(): Promise<IapProduct[] | null>
 }
 
 /**
- * One catalogue per plugin install, shared by recovery (which looks up the kind of a pending
- * order) and the product store, so that the two never ask Toss twice for the same list.
+ * One catalogue per plugin install, written by the product store and read by recovery (to tell a
+ * pending order's kind), so that the two never ask Toss twice for the same list and an app that
+ * only sells never ships the catalogue's code.
  */
-export function createCatalogue(client: IapClient): Catalogue {
-  const flight = singleFlight<0, IapProduct[]>()
+export function createCatalogue(): Catalogue {
   let latest: IapProduct[] | null = null
-  const load = () => flight.run(0, () => client.getProducts().then((list) => (latest = list)))
+  let pending: Promise<IapProduct[]> | null = null
   return {
-    get latest() {
-      return latest
+    load(ask) {
+      pending ??= ask()
+        .then((list) => (latest = list))
+        .finally(() => {
+          pending = null
+        })
+      return pending
     },
-    load,
-    ensure: () => (latest && !flight.has(0) ? Promise.resolve(latest) : load()),
+    known: () => (pending ? pending.catch(() => latest) : Promise.resolve(latest)),
   }
 }

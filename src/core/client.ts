@@ -11,10 +11,10 @@ import {
 import { IapError, requireOrderId, toIapError } from './errors.js'
 import { createGrantRegistry, type GrantOutcome, type GrantRegistry } from './grants.js'
 import { notify, reportToConsole, type ListenerErrorReporter } from './listeners.js'
-import { normalizePendingOrders, normalizeProducts } from './normalize.js'
+import { normalizePendingOrders } from './normalize.js'
 import { runPurchase, type PurchaseRequest, type PurchaseResult } from './purchase.js'
 import { DEFAULT_TIMEOUTS, monotonicNow, type IapTimeouts } from './timing.js'
-import type { GrantFn, GrantOrder, IapProduct, PendingOrder } from './types.js'
+import type { GrantFn, GrantOrder, PendingOrder } from './types.js'
 
 export { DEFAULT_TIMEOUTS, monotonicNow, type IapTimeouts }
 
@@ -53,7 +53,6 @@ export interface IapClient {
   readonly grants: GrantRegistry
   environment(): IapEnvironment
   capabilities(): IapCapabilities
-  getProducts(): Promise<IapProduct[]>
   getPendingOrders(): Promise<PendingOrder[]>
   /** `true` only when Toss confirmed; `false` for `false`, `undefined` or anything else. */
   completeProductGrant(orderId: string): Promise<boolean>
@@ -62,7 +61,7 @@ export interface IapClient {
   /**
    * One bridge call as every call of the client runs: the capability checked first, a timeout,
    * `read` normalising the answer (a throw there is `INVALID_RESPONSE`), `onBridgeCall` told.
-   * `getOrderHistory` and `getSubscriptionInfo` are built on it, in modules of their own.
+   * `getProducts`, `getOrderHistory` and `getSubscriptionInfo` are built on it, in modules of their own.
    */
   request<T>(
     capability: IapCapability,
@@ -123,7 +122,6 @@ export function createIapClient(options: IapClientOptions): IapClient {
     grants,
     environment: detectEnvironment,
     capabilities: () => detectCapabilities(),
-    getProducts: () => call('products', 'getProductItemList', () => IAP.getProductItemList(), normalizeProducts),
     getPendingOrders: () => call('pendingOrders', 'getPendingOrders', () => IAP.getPendingOrders(), normalizePendingOrders),
     async completeProductGrant(orderId) {
       const id = requireOrderId(orderId)

@@ -66,11 +66,9 @@ export function detectCapabilities(env: IapEnvironment = detectEnvironment()): I
 
 /** Throws the `IapError` that explains why `capability` cannot be used here, if it cannot. */
 export function assertCapability(capability: IapCapability, env: IapEnvironment = detectEnvironment()): void {
-  if (env.kind === 'server') {
-    throw new IapError('UNSUPPORTED_ENVIRONMENT', `${capability} needs a browser; this code is running on the server (SSR)`)
-  }
-  if (env.kind === 'browser') {
-    throw new IapError('UNSUPPORTED_ENVIRONMENT', `${capability} needs the Toss app; this page runs in a plain browser`)
+  if (env.kind === 'server' || env.kind === 'browser') {
+    const where = env.kind === 'server' ? 'on the server (SSR)' : 'in a plain browser'
+    throw new IapError('UNSUPPORTED_ENVIRONMENT', `${capability} needs the Toss app; this code runs ${where}`)
   }
   if (!supports(env, capability)) {
     const min = MIN_VERSIONS[capability]

@@ -31,8 +31,6 @@ export const PACKAGE_ERROR_CODES = [
 export type TossErrorCode = (typeof TOSS_ERROR_CODES)[number]
 export type IapErrorCode = TossErrorCode | (typeof PACKAGE_ERROR_CODES)[number]
 
-const ALL_CODES: ReadonlySet<string> = new Set<string>([...TOSS_ERROR_CODES, ...PACKAGE_ERROR_CODES])
-
 export interface IapErrorOptions {
   cause?: unknown
   orderId?: string
@@ -61,10 +59,6 @@ export function isIapError(value: unknown, code?: IapErrorCode): value is IapErr
   return value instanceof IapError && (code === undefined || value.code === code)
 }
 
-export function isIapErrorCode(value: unknown): value is IapErrorCode {
-  return typeof value === 'string' && ALL_CODES.has(value)
-}
-
 /** True for the outcomes a user chose (cancel, abort), which are not failures. */
 export function isCancellation(error: unknown): boolean {
   return isIapError(error) && (error.code === 'USER_CANCELED' || error.code === 'ABORTED')
@@ -76,8 +70,8 @@ const BROWSER_PATTERNS = [
   /__GRANITE_NATIVE_EMITTER is not available/i,
 ]
 
+/** A code of Toss's in what the host sent (the code alone, or a message naming it). */
 function findCode(text: string): IapErrorCode | undefined {
-  if (isIapErrorCode(text)) return text
   for (const code of TOSS_ERROR_CODES) if (new RegExp(`\\b${code}\\b`).test(text)) return code
   if (BROWSER_PATTERNS.some((p) => p.test(text))) return 'UNSUPPORTED_ENVIRONMENT'
   return undefined

@@ -1,5 +1,5 @@
 import { describeValue, IapError, readOrderId } from './errors.js'
-import type { IapOffer, IapProduct, PendingOrder, ProductType, PurchaseReceipt } from './types.js'
+import type { PendingOrder, PurchaseReceipt } from './types.js'
 
 // Old apps answer `undefined`, odd hosts `{}` or fields of the wrong type. Everything the bridge
 // answers passes through a normaliser (here, and beside the history and subscription calls), so
@@ -13,40 +13,6 @@ export const num = (v: unknown): number | null => (typeof v === 'number' && Numb
 
 export function invalid(call: string, value: unknown): IapError {
   return new IapError('INVALID_RESPONSE', `${call} answered ${describeValue(value)}, which is not what Toss documents`)
-}
-
-const PRODUCT_TYPES: ReadonlySet<string> = new Set(['CONSUMABLE', 'NON_CONSUMABLE', 'SUBSCRIPTION'])
-const CYCLES: ReadonlySet<string> = new Set(['WEEKLY', 'MONTHLY', 'YEARLY'])
-const OFFER_TYPES: ReadonlySet<string> = new Set(['FREE_TRIAL', 'NEW_SUBSCRIPTION', 'RETURNING'])
-
-function toOffer(v: unknown): IapOffer | null {
-  if (!isObj(v) || typeof v.offerId !== 'string' || !OFFER_TYPES.has(str(v.type))) return null
-  const offer: IapOffer = { type: v.type as IapOffer['type'], offerId: v.offerId, period: str(v.period) }
-  if (typeof v.displayAmount === 'string') offer.displayAmount = v.displayAmount
-  return offer
-}
-
-/** Items without a string `sku` or a known `type` are dropped: nothing could be bought with them. */
-export function normalizeProducts(value: unknown): IapProduct[] {
-  if (!isObj(value) || !Array.isArray(value.products)) throw invalid('getProductItemList', value)
-  const products: IapProduct[] = []
-  for (const item of value.products) {
-    if (!isObj(item) || typeof item.sku !== 'string' || !item.sku || !PRODUCT_TYPES.has(str(item.type))) continue
-    const product: IapProduct = {
-      sku: item.sku,
-      type: item.type as ProductType,
-      displayName: str(item.displayName, item.sku),
-      displayAmount: str(item.displayAmount),
-      iconUrl: str(item.iconUrl),
-      description: str(item.description),
-    }
-    if (product.type === 'SUBSCRIPTION') {
-      if (CYCLES.has(str(item.renewalCycle))) product.renewalCycle = item.renewalCycle as IapProduct['renewalCycle']
-      if (Array.isArray(item.offers)) product.offers = item.offers.map(toOffer).filter((o): o is IapOffer => o !== null)
-    }
-    products.push(product)
-  }
-  return products
 }
 
 /**

@@ -123,21 +123,18 @@ export function runPurchase(request: PurchaseRequest, { grants, timeouts, report
     const answers = new Map<string, boolean | null>()
     const grantAnswers: ListenerCapture[] = []
 
-    const unfinished = (error: IapError): PurchaseResult => {
-      const orderId = firstOrderId as string
-      return { status: 'unfinished', orderId, granted: answers.get(orderId) ?? null, error }
-    }
+    /** Ends without success: `unfinished` once Toss took payment, else `failed` (or `canceled`). */
+    const fail = (error: IapError, before: 'failed' | 'canceled' = 'failed') =>
+      finish(
+        firstOrderId
+          ? { status: 'unfinished', orderId: firstOrderId, granted: answers.get(firstOrderId) ?? null, error }
+          : { status: before, error },
+      )
     const arm = (ms: number, what: string) => {
       clearTimeout(timer)
-      timer = setTimeout(() => {
-        const error = timeoutError(what, ms, { sku, orderId: firstOrderId })
-        finish(firstOrderId ? unfinished(error) : { status: 'failed', error })
-      }, ms)
+      timer = setTimeout(() => fail(timeoutError(what, ms, { sku, orderId: firstOrderId })), ms)
     }
-    const onAbort = () => {
-      const error = new IapError('ABORTED', `the purchase of ${sku} was aborted`, { sku, orderId: firstOrderId })
-      finish(firstOrderId ? unfinished(error) : { status: 'canceled', error })
-    }
+    const onAbort = () => fail(new IapError('ABORTED', `the purchase of ${sku} was aborted`, { sku, orderId: firstOrderId }), 'canceled')
     function finish(result: PurchaseResult) {
       if (settled) return
       settled = true
@@ -195,24 +192,19 @@ export function runPurchase(request: PurchaseRequest, { grants, timeouts, report
           finish({ status: 'success', orderId, receipt: normalizeReceipt(event.data, orderId) })
           return
         }
-        const error = new IapError(
-          'INVALID_RESPONSE',
-          `Toss reported success for order ${orderId ?? '(none)'} that the app has not granted`,
-          {
+        fail(
+          new IapError('INVALID_RESPONSE', `Toss reported success for order ${orderId ?? '(none)'} that the app has not granted`, {
             sku,
             orderId,
-          },
+          }),
         )
-        finish(firstOrderId ? unfinished(error) : { status: 'failed', error })
       } catch (raw) {
-        const error = new IapError('INVALID_RESPONSE', `the purchase of ${sku} got an unreadable event`, { sku, cause: raw })
-        finish(firstOrderId ? unfinished(error) : { status: 'failed', error })
+        fail(new IapError('INVALID_RESPONSE', `the purchase of ${sku} got an unreadable event`, { sku, cause: raw }))
       }
     }
     const onError = (raw: unknown) => {
       const error = toIapError(raw, { sku, orderId: firstOrderId, during: `the purchase of ${sku}` })
-      if (firstOrderId) finish(unfinished(error))
-      else finish({ status: error.code === 'USER_CANCELED' ? 'canceled' : 'failed', error })
+      fail(error, error.code === 'USER_CANCELED' ? 'canceled' : 'failed')
     }
 
     const sheetListeners = captureListeners(undefined, (callback, event) => guardSheetCallback(callback, event, report ?? reportToConsole))

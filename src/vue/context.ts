@@ -1,5 +1,6 @@
 import type { Pinia } from 'pinia'
-import type { EffectScope, InjectionKey } from 'vue'
+import { inject, type EffectScope, type InjectionKey } from 'vue'
+import { IapError } from '../core/errors.js'
 import type { CacheOptions } from '../core/cache.js'
 import type { Catalogue } from '../core/catalogue.js'
 import type { BridgeCallEvent, IapClient } from '../core/client.js'
@@ -75,3 +76,10 @@ export interface TossIapContext {
 }
 
 export const TOSS_IAP_KEY: InjectionKey<TossIapContext> = Symbol(process.env.NODE_ENV !== 'production' ? 'vue-toss-iap' : '')
+
+/** The plugin's context, or the error that says how to install it, naming what asked (`what`). */
+export function useTossIapContext(what: string): TossIapContext {
+  const ctx = inject(TOSS_IAP_KEY, null)
+  if (!ctx) throw new IapError('NOT_INSTALLED', `${what} needs the plugin: app.use(createPinia()) then app.use(createTossIap({ grant }))`)
+  return ctx
+}

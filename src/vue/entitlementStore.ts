@@ -1,6 +1,6 @@
 import { useTimeoutFn } from '@vueuse/core'
 import { defineStore } from 'pinia'
-import { computed, inject, ref, shallowRef, watch } from 'vue'
+import { computed, ref, shallowRef, watch } from 'vue'
 import {
   deriveEntitlements,
   fromServer,
@@ -15,7 +15,7 @@ import { getOrderHistory } from '../core/history.js'
 import { getSubscriptionInfo } from '../core/subscriptions.js'
 import { singleFlight } from '../core/timing.js'
 import type { HistoryOrder, OrderHistoryPage, SubscriptionInfo } from '../core/types.js'
-import { TOSS_IAP_KEY } from './context.js'
+import { useTossIapContext } from './context.js'
 import { createEventChannel } from './events.js'
 import { useProductStore } from './productStore.js'
 import { useIapStore } from './store.js'
@@ -43,14 +43,7 @@ const MAX_DELAY = 2_147_483_647
  * `useSubscription`), so an app that never asks pays neither its bytes nor its bridge calls.
  */
 export const useEntitlementStore = defineStore('toss-iap-entitlements', () => {
-  const provided = inject(TOSS_IAP_KEY, null)
-  if (!provided) {
-    throw new IapError(
-      'NOT_INSTALLED',
-      'useEntitlementStore() needs the plugin: app.use(createPinia()) then app.use(createTossIap({ grant }))',
-    )
-  }
-  const ctx = provided
+  const ctx = useTossIapContext('useEntitlementStore()')
   const { client } = ctx
   const iap = useIapStore()
   const catalogue = useProductStore()

@@ -1,10 +1,10 @@
 import { defineStore } from 'pinia'
-import { inject, ref } from 'vue'
+import { ref } from 'vue'
 import { toIapError, IapError } from '../core/errors.js'
 import { getOrderHistory } from '../core/history.js'
 import { singleFlight } from '../core/timing.js'
 import type { HistoryOrder } from '../core/types.js'
-import { TOSS_IAP_KEY } from './context.js'
+import { useTossIapContext } from './context.js'
 import type { LoadStatus } from './types.js'
 import { useIapStore } from './store.js'
 
@@ -23,10 +23,7 @@ export interface HistoryState {
  * Once shown, a newly completed order is picked up.
  */
 export const useOrderHistoryStore = defineStore('toss-iap-history', () => {
-  const ctx = inject(TOSS_IAP_KEY, null)
-  if (!ctx) {
-    throw new IapError('NOT_INSTALLED', 'useOrderHistory() needs the plugin: app.use(createPinia()) then app.use(createTossIap({ grant }))')
-  }
+  const ctx = useTossIapContext('useOrderHistory()')
   const { client } = ctx
   const history = ref<HistoryState>({ orders: [], hasNext: false, nextKey: null, status: 'idle', error: null })
   const flight = singleFlight<'history', HistoryOrder[]>()

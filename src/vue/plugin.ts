@@ -84,13 +84,14 @@ export function createTossIap(options: TossIapOptions): Plugin {
         grant: options.grant,
         timeouts: options.timeouts,
         onGrantSettled: (order, outcome) => grantSettled.emit({ order, outcome }),
-        onBridgeCall: (event) => bridgeCalls.emit(event),
+        // Only the devtools timeline listens, in development builds.
+        onBridgeCall: process.env.NODE_ENV !== 'production' ? (event) => bridgeCalls.emit(event) : undefined,
         reportError,
       })
       const ctx: TossIapContext = {
         client,
         pinia,
-        catalogue: createCatalogue(client),
+        catalogue: createCatalogue(),
         reportError,
         unmounted: lifetime.signal,
         recovery,

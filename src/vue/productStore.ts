@@ -1,23 +1,21 @@
 import { defineStore } from 'pinia'
-import { inject, ref, shallowRef } from 'vue'
+import { ref, shallowRef } from 'vue'
 import { createCache } from '../core/cache.js'
 import { IapError, toIapError } from '../core/errors.js'
-import { normalizeProducts } from '../core/normalize.js'
+import { getProducts, normalizeProducts } from '../core/products.js'
 import type { IapProduct } from '../core/types.js'
-import { TOSS_IAP_KEY } from './context.js'
+import { useTossIapContext } from './context.js'
 import type { LoadStatus } from './types.js'
 
 /**
  * The console catalogue (id `'toss-iap-products'`): shown at once from the cache, revalidated
- * with one shared bridge call. A store of its own, created by the first `useProducts()` (or
+ * with one shared bridge call; recovery reads it to tell a pending order's kind. A store of its own, created by the first `useProducts()` (or
  * `useEntitlement()`), so an app that only sells ships neither it nor the cache.
  */
 export const useProductStore = defineStore('toss-iap-products', () => {
-  const ctx = inject(TOSS_IAP_KEY, null)
-  if (!ctx) {
-    throw new IapError('NOT_INSTALLED', 'useProducts() needs the plugin: app.use(createPinia()) then app.use(createTossIap({ grant }))')
-  }
-  const { catalogue } = ctx
+  const ctx = useTossIapContext('useProducts()')
+  const { catalogue, client } = ctx
+  const ask = () => getProducts(client)
   const cache = createCache(ctx.cacheOptions)
   const products = shallowRef<IapProduct[]>([])
   const status = ref<LoadStatus>('idle')
@@ -62,17 +60,18 @@ export const useProductStore = defineStore('toss-iap-products', () => {
 
   /** Asks Toss again; concurrent callers share one bridge call. Never rejects. */
   function load(): Promise<IapProduct[]> {
-    return follow(catalogue.load())
+    return follow(catalogue.load(ask))
   }
 
   /**
-   * Toss's list for this session: loads it unless it is here already (recovery may have loaded
-   * it) or, unless `retry`, a load already failed. Never rejects.
+   * Toss's list for this session: loads it (or joins the load under way) unless it is here
+   * already or, unless `retry`, a load already failed. Never rejects.
    */
   function ensure(retry = false): Promise<IapProduct[]> {
-    if (source.value === 'bridge' && status.value !== 'loading') return Promise.resolve(products.value)
-    if (!retry && status.value === 'error') return Promise.resolve(products.value)
-    return follow(catalogue.ensure())
+    if (status.value !== 'loading' && (source.value === 'bridge' || (!retry && status.value === 'error'))) {
+      return Promise.resolve(products.value)
+    }
+    return follow(catalogue.load(ask))
   }
 
   return { products, status, error, updatedAt, source, load, ensure }

@@ -1,35 +1,16 @@
 import { tryOnScopeDispose } from '@vueuse/core'
 import { defineStore, skipHydrate } from 'pinia'
-import { customRef, inject, ref } from 'vue'
+import { computed, ref } from 'vue'
 import type { IapCapabilities, IapEnvironment } from '../core/environment.js'
-import { IapError } from '../core/errors.js'
 import { reportSafely } from '../core/listeners.js'
 import type { RecoveryReport } from '../core/recovery.js'
-import { TOSS_IAP_KEY } from './context.js'
+import { useTossIapContext } from './context.js'
 import { createOrdersState } from './slices/orders.js'
 import { createRecoveryState } from './slices/recovery.js'
 import type { IapOrderEvent } from './types.js'
 
 export type { IapOrder, IapOrderEvent, OrderStatus, PurchaseOptions, PurchaseOutcome, PurchaseStatus } from './types.js'
 export type { RecoveryState } from './slices/recovery.js'
-
-/** A ref whose value is computed on first read (and set as usual after that). */
-function lazyRef<T>(compute: () => T) {
-  let value: T
-  let known = false
-  return customRef<T>((track, trigger) => ({
-    get() {
-      track()
-      if (!known) ((value = compute()), (known = true))
-      return value
-    },
-    set(next) {
-      value = next
-      known = true
-      trigger()
-    },
-  }))
-}
 
 /**
  * The Pinia store (id `'toss-iap'`) behind every composable: environment, orders and recovery,
@@ -39,16 +20,15 @@ function lazyRef<T>(compute: () => T) {
  * `useEntitlementStore()` and `useOrderHistoryStore()`, created on first use.
  */
 export const useIapStore = defineStore('toss-iap', () => {
-  const ctx = inject(TOSS_IAP_KEY, null)
-  if (!ctx) {
-    throw new IapError('NOT_INSTALLED', 'useIapStore() needs the plugin: app.use(createPinia()) then app.use(createTossIap({ grant }))')
-  }
+  const ctx = useTossIapContext('useIapStore()')
   const { client } = ctx
 
-  // Facts of this page, never taken from the server's state when an SSR app hydrates.
-  // Read on first use, not at store creation: an app that never asks pays no version checks at startup.
-  const environment = skipHydrate(lazyRef<IapEnvironment>(() => client.environment()))
-  const capabilities = skipHydrate(lazyRef<IapCapabilities>(() => client.capabilities()))
+  // Facts of this page (getters: never taken from the server's state when an SSR app hydrates),
+  // read on first use, not at store creation: an app that never asks pays no version checks.
+  // `refreshEnvironment()` reads them again.
+  const pageRead = ref(0)
+  const environment = computed<IapEnvironment>(() => (pageRead.value, client.environment()))
+  const capabilities = computed<IapCapabilities>(() => (pageRead.value, client.capabilities()))
   const isReady = skipHydrate(ref(false))
 
   const ordersState = createOrdersState(client, ctx)
@@ -68,8 +48,7 @@ export const useIapStore = defineStore('toss-iap', () => {
 
   /** Re-reads the environment and app version (they change only in tests and the playground). */
   function refreshEnvironment() {
-    environment.value = client.environment()
-    capabilities.value = client.capabilities()
+    pageRead.value++
   }
 
   /** What runs after recovery: the entitlement refresh, once entitlements are in use. Never rejects. */

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import {
+  getProducts,
   createIapClient,
   getOrderHistory,
   getSubscriptionInfo,
@@ -35,7 +36,7 @@ const SUB_STATUSES = new Set(['ACTIVE', 'EXPIRED', 'IN_GRACE_PERIOD', 'ON_HOLD',
 const methods: Array<{ fn: BridgeFunction; call: (c: IapClient) => Promise<unknown>; safe: (value: unknown, raw: unknown) => void }> = [
   {
     fn: 'iapGetProductItemList',
-    call: (c) => c.getProducts(),
+    call: (c) => getProducts(c),
     safe(value) {
       expect(Array.isArray(value)).toBe(true)
       for (const p of value as Array<{ sku: unknown; type: unknown }>) {

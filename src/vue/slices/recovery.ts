@@ -22,14 +22,16 @@ interface Deps {
 export function createRecoveryState(client: IapClient, ctx: TossIapContext, deps: Deps) {
   const recovery = skipHydrate(ref<RecoveryState>({ status: 'idle', lastReport: null, lastStartedAt: null, runs: 0 }))
 
-  /** The kind of a pending order from what this session knows; `'unknown'` rather than a guess. */
+  /**
+   * The kind of a pending order from what this page knows: the orders of this session, and the
+   * catalogue if the app loaded it (or is loading it). `'unknown'` rather than a guess, and no
+   * bridge call of its own: an app that never shows its catalogue does not ship it for this.
+   */
   async function describe(listed: PendingOrder): Promise<{ sku: string; kind: GrantOrderKind }> {
     const known = deps.orders[listed.orderId]
     const sku = listed.sku || known?.sku || ''
     if (known && known.kind !== 'unknown') return { sku, kind: known.kind }
-    // A catalogue Toss cannot give now leaves the kind unknown; it is no reason to hold the order back.
-    const products = sku ? await ctx.catalogue.ensure().catch(() => []) : []
-    const product = products.find((p) => p.sku === sku)
+    const product = sku ? (await ctx.catalogue.known())?.find((p) => p.sku === sku) : undefined
     return { sku, kind: product ? (product.type === 'SUBSCRIPTION' ? 'subscription' : 'one-time') : 'unknown' }
   }
 
