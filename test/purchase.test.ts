@@ -11,7 +11,7 @@ const noRecovery = { onInstall: false, onVisible: false }
 describe('createTossIap', () => {
   it('says clearly when Pinia is missing', () => {
     const app = createApp({ render: () => null })
-    expect(() => app.use(createTossIap({ grant: server.grant }))).toThrow(/call app\.use\(createPinia\(\)\) before/)
+    expect(() => app.use(createTossIap({ grant: server.grant }))).toThrow(/needs Pinia: app\.use\(createPinia\(\)\) first/)
   })
 
   it('refuses to be created without a grant function', () => {

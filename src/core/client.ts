@@ -78,7 +78,7 @@ export interface IapClient {
 
 export function createIapClient(options: IapClientOptions): IapClient {
   if (typeof options?.grant !== 'function') {
-    throw new IapError('INVALID_ARGUMENT', 'createIapClient needs a grant function: (order) => boolean | Promise<boolean>')
+    throw new IapError('INVALID_ARGUMENT', 'createIapClient needs a grant function')
   }
   const timeouts: IapTimeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts }
   for (const [name, ms] of Object.entries(timeouts)) {

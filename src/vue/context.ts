@@ -80,6 +80,6 @@ export const TOSS_IAP_KEY: InjectionKey<TossIapContext> = Symbol(process.env.NOD
 /** The plugin's context, or the error that says how to install it, naming what asked (`what`). */
 export function useTossIapContext(what: string): TossIapContext {
   const ctx = inject(TOSS_IAP_KEY, null)
-  if (!ctx) throw new IapError('NOT_INSTALLED', `${what} needs the plugin: app.use(createPinia()) then app.use(createTossIap({ grant }))`)
+  if (!ctx) throw new IapError('NOT_INSTALLED', `${what} needs the plugin: app.use(createTossIap({ grant }))`)
   return ctx
 }

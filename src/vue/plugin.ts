@@ -47,10 +47,7 @@ export const DEFAULT_RECOVERY: RecoverySettings = {
  */
 export function createTossIap(options: TossIapOptions): Plugin {
   if (typeof options?.grant !== 'function') {
-    throw new IapError(
-      'INVALID_ARGUMENT',
-      'createTossIap needs a grant function, e.g. createTossIap({ grant: grantViaEndpoint("/api/iap/fulfill") })',
-    )
+    throw new IapError('INVALID_ARGUMENT', 'createTossIap needs a grant function, e.g. grantViaEndpoint(url)')
   }
   const recovery: RecoverySettings = { ...DEFAULT_RECOVERY, ...options.recovery }
   if (!(recovery.throttle >= 0) || !(recovery.concurrency >= 1)) {
@@ -58,14 +55,14 @@ export function createTossIap(options: TossIapOptions): Plugin {
   }
   const entitlements: EntitlementSettings = { refreshOnInstall: true, ...options.entitlements }
   if (entitlements.source !== undefined && typeof entitlements.source !== 'function') {
-    throw new IapError('INVALID_ARGUMENT', 'entitlements.source must be a function that answers [{ sku, isActive }]')
+    throw new IapError('INVALID_ARGUMENT', 'entitlements.source must be a function')
   }
 
   return {
     install(app: App) {
       const pinia = app.config.globalProperties.$pinia as Pinia | undefined
       if (!pinia) {
-        throw new IapError('NOT_INSTALLED', 'createTossIap needs Pinia: call app.use(createPinia()) before app.use(createTossIap(...))')
+        throw new IapError('NOT_INSTALLED', 'createTossIap needs Pinia: app.use(createPinia()) first')
       }
       // Listener errors go where Vue apps look for errors; they never reach the money path.
       const reportError: ListenerErrorReporter = (error, where) => {
