@@ -1,6 +1,6 @@
 import { flushPromises, mount } from '@vue/test-utils'
 import { createPinia } from 'pinia'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { defineComponent, h } from 'vue'
 import { createTossIap, DEFAULT_RECOVERY_CONCURRENCY, useProducts, usePurchase, type GrantOrder, type TossIapOptions } from '../src'
 import { server, sim } from './session'
@@ -88,5 +88,28 @@ describe('leaks', () => {
     expect(sim.listenerCount()).toBe(0)
     // Nor does the SDK's emitter keep an entry per call (it would grow for ever).
     expect(Object.keys(window.__GRANITE_NATIVE_EMITTER!.events ?? {})).toEqual([])
+  })
+})
+
+describe('startup', () => {
+  it('install and the first render of a buy button build no store and call no bridge; the store and recovery follow a microtask later', async () => {
+    sim.addPaidOrder('gem-100')
+    const pinia = createPinia()
+    let status = ''
+    const Buy = defineComponent({
+      setup() {
+        const { isPending, status: s } = usePurchase('gem-100')
+        return () => ((status = s.value), h('button', { disabled: isPending.value }, 'buy'))
+      },
+    })
+    mount(Buy, { global: { plugins: [pinia, createTossIap({ grant: server.grant })] } })
+    expect(status).toBe('idle') // rendered
+    expect(pinia.state.value['toss-iap']).toBeUndefined()
+    expect(sim.calls).toEqual([])
+    await Promise.resolve()
+    expect(pinia.state.value['toss-iap']).toBeDefined()
+    await flushPromises()
+    await vi.waitFor(() => expect(sim.pendingOrders()).toEqual([]))
+    expectEveryPaidOrderGrantedOnceAndCompleted(sim, server)
   })
 })
