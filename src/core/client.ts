@@ -10,13 +10,14 @@ import {
 } from './environment.js'
 import { IapError, requireOrderId, toIapError } from './errors.js'
 import { createGrantRegistry, type GrantOutcome, type GrantRegistry } from './grants.js'
-import { notify, reportToConsole, type ListenerErrorReporter } from './listeners.js'
+import { reportToConsole, type ListenerErrorReporter } from './listeners.js'
 import { normalizePendingOrders } from './normalize.js'
+import { observeBridgeCalls, type BridgeCallEvent, type Observer } from './observe.js'
 import { runPurchase, type PurchaseRequest, type PurchaseResult } from './purchase.js'
 import { DEFAULT_TIMEOUTS, monotonicNow, type IapTimeouts } from './timing.js'
 import type { GrantFn, GrantOrder, PendingOrder } from './types.js'
 
-export { DEFAULT_TIMEOUTS, monotonicNow, type IapTimeouts }
+export { DEFAULT_TIMEOUTS, monotonicNow, type BridgeCallEvent, type IapTimeouts }
 
 export interface IapClientOptions {
   /** The app's server fulfilment. */
@@ -31,17 +32,6 @@ export interface IapClientOptions {
    * Listeners never change what happens to money. Default: the console.
    */
   reportError?: ListenerErrorReporter
-}
-
-/** One IAP bridge call (or purchase flow), as it starts and as it ends. */
-export interface BridgeCallEvent {
-  name: string
-  phase: 'start' | 'success' | 'error'
-  /** What was asked: an orderId, a sku, a history key. */
-  detail?: string
-  /** On `success` and `error`. */
-  durationMs?: number
-  error?: IapError
 }
 
 /**
@@ -76,7 +66,17 @@ export interface IapClient {
   grant(order: GrantOrder): Promise<GrantOutcome>
 }
 
+/**
+ * The client. `onBridgeCall`, when given, sees every bridge call and purchase start and end (the
+ * Vue plugin passes it in development builds only, so production bundles ship no observer).
+ */
 export function createIapClient(options: IapClientOptions): IapClient {
+  const { onBridgeCall, ...rest } = options ?? {}
+  return createClient(rest, onBridgeCall && observeBridgeCalls(onBridgeCall, options.reportError ?? reportToConsole))
+}
+
+/** @internal `createIapClient` with an optional observer of its own calls, and none by default. */
+export function createClient(options: Omit<IapClientOptions, 'onBridgeCall'>, observe: Observer = (_name, _detail, work) => work()): IapClient {
   if (typeof options?.grant !== 'function') {
     throw new IapError('INVALID_ARGUMENT', 'createIapClient needs a grant function')
   }
@@ -87,34 +87,22 @@ export function createIapClient(options: IapClientOptions): IapClient {
   const report = options.reportError ?? reportToConsole
   const grants = createGrantRegistry(options.grant, options.onGrantSettled, report)
 
-  const observe = (event: BridgeCallEvent) => notify(options.onBridgeCall, [event], 'onBridgeCall', report)
-  async function call<T>(
-    capability: IapCapability,
-    name: string,
-    run: () => Promise<unknown>,
-    read: (v: unknown) => T,
-    detail?: string,
-  ): Promise<T> {
-    const started = monotonicNow()
-    observe({ name, phase: 'start', detail })
-    try {
-      assertCapability(capability)
-      const answer = await callWithTimeout(name, run, timeouts.call)
-      let value: T
+  function call<T>(capability: IapCapability, name: string, run: () => Promise<unknown>, read: (v: unknown) => T, detail?: string): Promise<T> {
+    return observe(name, detail, async () => {
       try {
-        value = read(answer)
+        assertCapability(capability)
+        const answer = await callWithTimeout(name, run, timeouts.call)
+        try {
+          return read(answer)
+        } catch (error) {
+          throw error instanceof IapError
+            ? error
+            : new IapError('INVALID_RESPONSE', `${name} answered something unreadable`, { cause: error })
+        }
       } catch (error) {
-        throw error instanceof IapError
-          ? error
-          : new IapError('INVALID_RESPONSE', `${name} answered something unreadable`, { cause: error })
+        throw toIapError(error, { during: name })
       }
-      observe({ name, phase: 'success', detail, durationMs: monotonicNow() - started })
-      return value
-    } catch (error) {
-      const iapError = toIapError(error, { during: name })
-      observe({ name, phase: 'error', detail, durationMs: monotonicNow() - started, error: iapError })
-      throw iapError
-    }
+    })
   }
 
   const client: IapClient = {
@@ -140,21 +128,13 @@ export function createIapClient(options: IapClientOptions): IapClient {
       )
     },
     request: call,
-    async purchase(request) {
-      const name = request.kind === 'subscription' ? 'createSubscriptionPurchaseOrder' : 'createOneTimePurchaseOrder'
-      const started = monotonicNow()
-      observe({ name, phase: 'start', detail: request.sku })
-      const result = await runPurchase(request, { grants, timeouts, report })
-      const ok = result.status === 'success'
-      observe({
-        name,
-        phase: ok ? 'success' : 'error',
-        detail: request.sku,
-        durationMs: monotonicNow() - started,
-        ...(!ok && { error: result.error }),
-      })
-      return result
-    },
+    purchase: (request) =>
+      observe(
+        request.kind === 'subscription' ? 'createSubscriptionPurchaseOrder' : 'createOneTimePurchaseOrder',
+        request.sku,
+        () => runPurchase(request, { grants, timeouts, report }),
+        (result) => (result.status === 'success' ? null : result.error),
+      ),
     grant: (order) => grants.run(order, timeouts.grant),
   }
   return client

@@ -2,7 +2,8 @@ import type { Pinia } from 'pinia'
 import { effectScope, type App, type Plugin } from 'vue'
 import type { CacheOptions } from '../core/cache.js'
 import { createCatalogue } from '../core/catalogue.js'
-import { createIapClient, type BridgeCallEvent, type IapTimeouts } from '../core/client.js'
+import { createClient, type BridgeCallEvent, type IapTimeouts } from '../core/client.js'
+import { observeBridgeCalls } from '../core/observe.js'
 import { isClient } from '../core/environment.js'
 import { IapError } from '../core/errors.js'
 import { createListeners, reportToConsole, type ListenerErrorReporter } from '../core/listeners.js'
@@ -77,14 +78,16 @@ export function createTossIap(options: TossIapOptions): Plugin {
       if (options.onRevoked) revoked.add(options.onRevoked)
       const lifetime = new AbortController()
       app.onUnmount(() => lifetime.abort())
-      const client = createIapClient({
-        grant: options.grant,
-        timeouts: options.timeouts,
-        onGrantSettled: (order, outcome) => grantSettled.emit({ order, outcome }),
-        // Only the devtools timeline listens, in development builds.
-        onBridgeCall: process.env.NODE_ENV !== 'production' ? (event) => bridgeCalls.emit(event) : undefined,
-        reportError,
-      })
+      const client = createClient(
+        {
+          grant: options.grant,
+          timeouts: options.timeouts,
+          onGrantSettled: (order, outcome) => grantSettled.emit({ order, outcome }),
+          reportError,
+        },
+        // Only the devtools timeline listens, in development builds: production ships no observer.
+        process.env.NODE_ENV !== 'production' ? observeBridgeCalls((event) => bridgeCalls.emit(event), reportError) : undefined,
+      )
       const ctx: TossIapContext = {
         client,
         pinia,
