@@ -55,3 +55,22 @@ export function singleFlight<K, T>() {
     has: (key: K) => running.has(key),
   }
 }
+
+interface TaskScheduler {
+  postTask(task: () => void, options: { priority: 'background' }): Promise<unknown>
+}
+
+/**
+ * Runs `task` after the page's next frame where the browser can be asked to (a background task
+ * posted from `requestAnimationFrame`, through `scheduler.postTask`: Chromium, and so Android's
+ * WebView), else as a microtask after the current script (WebKit, Node, test DOMs, where fake
+ * timers in tests never hold it, and a hidden page).
+ */
+export function afterFirstFrame(task: () => void): void {
+  const scheduler = (globalThis as { scheduler?: Partial<TaskScheduler> }).scheduler
+  // A hidden page draws no frame: it runs at once instead of waiting to be shown.
+  const framing = typeof requestAnimationFrame === 'function' && typeof document !== 'undefined' && document.visibilityState !== 'hidden'
+  if (typeof scheduler?.postTask === 'function' && framing) {
+    requestAnimationFrame(() => void scheduler.postTask!(task, { priority: 'background' }))
+  } else queueMicrotask(task)
+}

@@ -8,6 +8,7 @@ import { isClient } from '../core/environment.js'
 import { IapError } from '../core/errors.js'
 import { createListeners, reportToConsole, type ListenerErrorReporter } from '../core/listeners.js'
 import { DEFAULT_RECOVERY_CONCURRENCY } from '../core/recovery.js'
+import { afterFirstFrame } from '../core/timing.js'
 import type { GrantFn } from '../core/types.js'
 import { TOSS_IAP_KEY, type EntitlementSettings, type GrantSettledEvent, type RecoverySettings, type TossIapContext } from './context.js'
 import type { RevokedEvent } from '../core/entitlements.js'
@@ -130,9 +131,10 @@ export function createTossIap(options: TossIapOptions): Plugin {
       if (process.env.NODE_ENV !== 'production') {
         void import('./devtools.js').then(({ installDevtools }) => installDevtools(app, store(), ctx)).catch(() => {})
       }
-      // The store, and with it the startup work, comes once the code that installs and mounts the
-      // app has run: the first render waits for neither.
-      queueMicrotask(store)
+      // The store, and with it the startup work, comes after the app's first frame (or, where the
+      // browser cannot be asked for that, once the code that installs and mounts the app has run):
+      // neither the first render nor the first paint waits for recovery.
+      afterFirstFrame(store)
     },
   }
 }

@@ -70,6 +70,31 @@ describe('in Chromium', () => {
     expect(sim.listenerCount()).toBe(0)
   })
 
+  it('the first frame comes before the store and recovery, which then finish the order left half-way', async () => {
+    sim = installTossSimulator()
+    const order = sim.addPaidOrder('gem-100')
+    const granted: string[] = []
+    const pinia = createPinia()
+    const root = document.createElement('div')
+    document.body.append(root)
+    let framed = false
+    let storeAtFirstFrame: unknown = 'not yet'
+    requestAnimationFrame(() => {
+      framed = true
+      storeAtFirstFrame = pinia.state.value['toss-iap']
+    })
+    app = createApp({ render: () => h('p', 'shop') })
+      .use(pinia)
+      .use(createTossIap({ grant: (o) => (granted.push(o.orderId), true) }))
+    app.mount(root)
+    await Promise.resolve()
+    expect(pinia.state.value['toss-iap']).toBeUndefined() // not in a microtask: Chromium can wait for the frame
+    await until(() => framed)
+    expect(storeAtFirstFrame).toBeUndefined()
+    await until(() => sim!.order(order.orderId)!.completed)
+    expect(granted).toEqual([order.orderId])
+  })
+
   it('recovers an order left half-way when the tab comes back', async () => {
     sim = installTossSimulator()
     const granted: string[] = []
