@@ -104,6 +104,8 @@ export function createTossIap(options: TossIapOptions): Plugin {
         bridgeCalls,
         revoked,
         afterRecovery: new Set(),
+        // What the plugin starts (the entitlement expiry timer) stops when the app unmounts.
+        scope: isClient ? effectScope(true) : undefined,
         cacheOptions: options.cache === false ? { storage: false } : (options.cache ?? {}),
       }
       app.provide(TOSS_IAP_KEY, ctx)
@@ -111,8 +113,7 @@ export function createTossIap(options: TossIapOptions): Plugin {
       const store = () => app.runWithContext(() => useIapStore(pinia))
       if (!isClient) return void store()
 
-      const scope = (ctx.scope = effectScope(true))
-      app.onUnmount(() => scope.stop())
+      app.onUnmount(() => ctx.scope?.stop())
       if (recovery.onVisible) {
         // Back from hidden to visible: recover and refresh, at most once per throttle.
         let last = document.visibilityState
