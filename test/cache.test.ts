@@ -125,3 +125,19 @@ describe('createCache', () => {
     expect(seen).toEqual({ a: 1 })
   })
 })
+
+describe('one load, one write', () => {
+  it('100 components asking for the catalogue at once make 1 bridge call and 1 cache write', async () => {
+    const writes: string[] = []
+    const storage: StorageLike = { getItem: () => null, setItem: (key) => void writes.push(key) }
+    const { result } = mountWithIap(() => Array.from({ length: 100 }, () => useProducts()), {
+      grant: server.grant,
+      ...quiet,
+      cache: { storage },
+    })
+    await vi.waitFor(() => expect(result[99]!.status.value).toBe('success'))
+    await flushPromises()
+    expect(sim.callsTo('iapGetProductItemList')).toHaveLength(1)
+    expect(writes).toEqual(['vue-toss-iap:products'])
+  })
+})

@@ -265,6 +265,13 @@ describe('one purchase as one promise', () => {
     ;({ client, server, sim: s } = setup())
   })
 
+  it.each([null, undefined, 'gem-100', { sku: 7 }])('answers %j, which is no purchase request, with INVALID_ARGUMENT instead of throwing', async (request) => {
+    const result = client.purchase(request as never)
+    expect(result).toBeInstanceOf(Promise)
+    expect(await result).toMatchObject({ status: 'failed', error: { code: 'INVALID_ARGUMENT' } })
+    expect(s.calls).toEqual([])
+  })
+
   it('succeeds once the grant said true and Toss confirmed', async () => {
     const purchased: string[] = []
     const result = await client.purchase({ sku: 'gem-100', onPurchased: (o) => purchased.push(o.orderId) })

@@ -56,7 +56,7 @@ describe('Vue devtools', () => {
     )
     void wrapper
     await vi.waitFor(() => expect(result.owned.isLoading.value).toBe(false)) // the first entitlement refresh, before devtools
-    installDevtools(result.app, store, result.ctx, devtools.setup)
+    installDevtools(result.app, () => store, result.ctx, devtools.setup)
     // Identity, not deep equality: walking an app's component instance makes Vue warn.
     expect(devtools.descriptor()).toMatchObject({ id: 'vue-toss-iap', label: 'Toss IAP' })
     expect(devtools.descriptor().app).toBe(result.app)

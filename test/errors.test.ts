@@ -36,3 +36,12 @@ describe('toIapError', () => {
     expect(isIapError(new Error('x'))).toBe(false)
   })
 })
+
+describe('codes a host may send', () => {
+  it.each(['ABORTED', 'TIMEOUT', 'GRANT_FAILED', 'UNKNOWN'])('%s, one of this package’s own codes, is read as UNKNOWN: a host cannot pass a failure off as a cancellation', (code) => {
+    const error = toIapError({ code, message: 'from the host' })
+    expect(error.code).toBe('UNKNOWN')
+    expect(isCancellation(error)).toBe(false)
+    expect(error.message).toContain('from the host')
+  })
+})

@@ -344,3 +344,40 @@ describe('SSR hydration', () => {
     wrapper.unmount()
   })
 })
+
+describe('the store the plugin builds after the first render', () => {
+  const Buy = defineComponent({
+    setup() {
+      const buy = usePurchase('gem-100')
+      return { buy }
+    },
+    render: () => null,
+  })
+
+  it('finds its plugin when a second app installed the same Pinia in between, recovers, and sells', async () => {
+    const pending = sim.addPaidOrder('remove-ads')
+    const pinia = createPinia()
+    const shop = mount(Buy, { global: { plugins: [pinia, createTossIap({ grant: server.grant })] } })
+    // A second app on the page (a toast, a modal) shares the Pinia before the store exists.
+    const toast = createApp({ render: () => null }).use(pinia)
+    toast.mount(document.createElement('div'))
+    await flushPromises()
+    expect(pinia.state.value['toss-iap']).toBeDefined() // the plugin built it, in the toast's context
+    const store = useIapStore(pinia)
+    expect((await store.whenReady())?.completed).toEqual([pending.orderId])
+    expect(await shop.vm.buy.purchase()).toMatchObject({ status: 'completed', error: null })
+    expectEveryPaidOrderGrantedOnceAndCompleted(sim, server)
+    toast.unmount()
+  })
+
+  it('an app unmounted before its store was built asks Toss nothing, and the order waits for the next start', async () => {
+    const pending = sim.addPaidOrder('gem-100')
+    const pinia = createPinia()
+    mount(Buy, { global: { plugins: [pinia, createTossIap({ grant: server.grant })] } }).unmount()
+    await flushPromises()
+    expect(pinia.state.value['toss-iap']).toBeUndefined()
+    expect(sim.callsTo('getPendingOrders')).toEqual([])
+    expect(sim.pendingOrders().map((o) => o.orderId)).toEqual([pending.orderId])
+    expect(server.calls).toEqual([])
+  })
+})

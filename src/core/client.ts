@@ -130,8 +130,8 @@ export function createClient(options: Omit<IapClientOptions, 'onBridgeCall'>, ob
     request: call,
     purchase: (request) =>
       observe(
-        request.kind === 'subscription' ? 'createSubscriptionPurchaseOrder' : 'createOneTimePurchaseOrder',
-        request.sku,
+        request?.kind === 'subscription' ? 'createSubscriptionPurchaseOrder' : 'createOneTimePurchaseOrder',
+        request?.sku,
         () => runPurchase(request, { grants, timeouts, report }),
         (result) => (result.status === 'success' ? null : result.error),
       ),

@@ -99,8 +99,9 @@ function guardSheetCallback(callback: (payload: unknown) => void, event: string,
 }
 
 export function runPurchase(request: PurchaseRequest, { grants, timeouts, report }: PurchaseContext): Promise<PurchaseResult> {
-  const { sku, signal, offerId } = request
-  const kind: OrderKind = request.kind ?? 'one-time'
+  // A request that is not an object is refused below like a missing sku, never thrown.
+  const { sku, signal, offerId } = (request ?? {}) as PurchaseRequest
+  const kind: OrderKind = request?.kind ?? 'one-time'
   try {
     requireText('sku', sku)
     assertCapability(kind === 'subscription' ? 'subscriptions' : 'purchase')

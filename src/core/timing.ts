@@ -57,20 +57,31 @@ export function singleFlight<K, T>() {
 }
 
 interface TaskScheduler {
-  postTask(task: () => void, options: { priority: 'background' }): Promise<unknown>
+  postTask(task: () => void, options: { priority: 'user-visible' }): Promise<unknown>
 }
 
+/** How long a page that says it is visible may go without drawing a frame before `task` runs anyway. */
+const FRAME_DEADLINE = 1000
+
 /**
- * Runs `task` after the page's next frame where the browser can be asked to (a background task
- * posted from `requestAnimationFrame`, through `scheduler.postTask`: Chromium, and so Android's
- * WebView), else as a microtask after the current script (WebKit, Node, test DOMs, where fake
- * timers in tests never hold it, and a hidden page).
+ * Runs `task` once, after the page's next frame where the browser can be asked to (posted from
+ * `requestAnimationFrame` through `scheduler.postTask`: Chromium, and so Android's WebView; at the
+ * latest after a second, for a WebView that draws nothing while it says it is visible), else as a
+ * microtask after the current script (WebKit, Node, test DOMs, where fake timers in tests never
+ * hold it, and a hidden page). `task` must not throw.
  */
 export function afterFirstFrame(task: () => void): void {
   const scheduler = (globalThis as { scheduler?: Partial<TaskScheduler> }).scheduler
   // A hidden page draws no frame: it runs at once instead of waiting to be shown.
   const framing = typeof requestAnimationFrame === 'function' && typeof document !== 'undefined' && document.visibilityState !== 'hidden'
-  if (typeof scheduler?.postTask === 'function' && framing) {
-    requestAnimationFrame(() => void scheduler.postTask!(task, { priority: 'background' }))
-  } else queueMicrotask(task)
+  if (typeof scheduler?.postTask !== 'function' || !framing) return queueMicrotask(task)
+  let done = false
+  const run = () => {
+    if (done) return
+    done = true
+    clearTimeout(deadline)
+    task()
+  }
+  const deadline = setTimeout(run, FRAME_DEADLINE)
+  requestAnimationFrame(() => void scheduler.postTask!(run, { priority: 'user-visible' }))
 }

@@ -1,5 +1,5 @@
-import type { Pinia } from 'pinia'
-import { inject, type EffectScope, type InjectionKey } from 'vue'
+import { getActivePinia, type Pinia } from 'pinia'
+import { hasInjectionContext, inject, type EffectScope, type InjectionKey } from 'vue'
 import { IapError } from '../core/errors.js'
 import type { CacheOptions } from '../core/cache.js'
 import type { Catalogue } from '../core/catalogue.js'
@@ -77,9 +77,24 @@ export interface TossIapContext {
 
 export const TOSS_IAP_KEY: InjectionKey<TossIapContext> = Symbol(process.env.NODE_ENV !== 'production' ? 'vue-toss-iap' : '')
 
+/**
+ * Each Pinia's plugin context. A store is built in the context of the last app that installed its
+ * Pinia, which need not be the plugin's (a second app on the page may share the Pinia), and the
+ * plugin builds its store after the first frame: the stores find their context by their Pinia.
+ */
+const contexts = new WeakMap<Pinia, TossIapContext>()
+
+/** @internal The plugin's install. */
+export function registerContext(ctx: TossIapContext): void {
+  contexts.set(ctx.pinia, ctx)
+}
+
 /** The plugin's context, or the error that says how to install it, naming what asked (`what`). */
 export function useTossIapContext(what: string): TossIapContext {
-  const ctx = inject(TOSS_IAP_KEY, null)
-  if (!ctx) throw new IapError('NOT_INSTALLED', `${what} needs the plugin: app.use(createTossIap({ grant }))`)
+  const pinia = getActivePinia()
+  const ctx = (pinia && contexts.get(pinia)) ?? (hasInjectionContext() ? inject(TOSS_IAP_KEY, null) : null)
+  if (!ctx) {
+    throw new IapError('NOT_INSTALLED', `${what} needs the plugin: app.use(createPinia()) then app.use(createTossIap({ grant }))`)
+  }
   return ctx
 }

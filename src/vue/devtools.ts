@@ -35,7 +35,8 @@ function plain(value: unknown): unknown {
 }
 const fields = (record: object) => Object.entries(plain(record) as object).map(([key, value]) => ({ key, value }))
 
-export function installDevtools(app: App, store: IapStore, ctx: TossIapContext, setup: SetupDevtools = setupDevtoolsPlugin) {
+/** `store` is reached only when the inspector is open: attaching devtools never creates the store early. */
+export function installDevtools(app: App, store: () => IapStore, ctx: TossIapContext, setup: SetupDevtools = setupDevtoolsPlugin) {
   // The real DevTools runs this setup again when its client connects; the listeners of the
   // previous run go first, or every order event would show twice on the timeline.
   let detach: Array<() => void> = []
@@ -76,7 +77,7 @@ export function installDevtools(app: App, store: IapStore, ctx: TossIapContext, 
           },
         })
       })
-      const orderListener = store.onOrderEvent((event) => {
+      const offOrders = ctx.orderEvents.add((event) => {
         const orderId = 'order' in event ? event.order.orderId : undefined
         api.addTimelineEvent({
           layerId: LAYER,
@@ -105,13 +106,13 @@ export function installDevtools(app: App, store: IapStore, ctx: TossIapContext, 
         })
         refresh()
       }
-      detach.push(offBridgeCalls, () => orderListener.off(), ctx.revoked.add(onRevoked))
+      detach.push(offBridgeCalls, offOrders, ctx.revoked.add(onRevoked))
 
       api.on.getInspectorTree((payload) => {
         if (payload.app !== app || payload.inspectorId !== INSPECTOR) return
         const filter = payload.filter.toLowerCase()
         const match = (...texts: string[]) => !filter || texts.some((t) => t.toLowerCase().includes(filter))
-        const orders = Object.values(store.orders).filter((o) => match(o.orderId, o.sku))
+        const orders = Object.values(store().orders).filter((o) => match(o.orderId, o.sku))
         const entitlements = Object.values(ownedBy(app)).filter((e) => match(e.sku, e.orderId ?? ''))
         payload.rootNodes = [
           {
@@ -137,12 +138,12 @@ export function installDevtools(app: App, store: IapStore, ctx: TossIapContext, 
       api.on.getInspectorState((payload) => {
         if (payload.app !== app || payload.inspectorId !== INSPECTOR) return
         const [kind, key] = payload.nodeId.split(/:(.*)/s)
-        const record = kind === 'order' ? store.orders[key ?? ''] : kind === 'entitlement' ? ownedBy(app)[key ?? ''] : undefined
+        const record = kind === 'order' ? store().orders[key ?? ''] : kind === 'entitlement' ? ownedBy(app)[key ?? ''] : undefined
         if (!record) {
           payload.state = {
-            recovery: fields(store.recovery),
-            environment: fields(store.environment),
-            capabilities: fields(store.capabilities),
+            recovery: fields(store().recovery),
+            environment: fields(store().environment),
+            capabilities: fields(store().capabilities),
           }
           return
         }

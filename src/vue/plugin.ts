@@ -6,11 +6,11 @@ import { createClient, type BridgeCallEvent, type IapTimeouts } from '../core/cl
 import { observeBridgeCalls } from '../core/observe.js'
 import { isClient } from '../core/environment.js'
 import { IapError } from '../core/errors.js'
-import { createListeners, reportToConsole, type ListenerErrorReporter } from '../core/listeners.js'
+import { createListeners, reportSafely, reportToConsole, type ListenerErrorReporter } from '../core/listeners.js'
 import { DEFAULT_RECOVERY_CONCURRENCY } from '../core/recovery.js'
 import { afterFirstFrame } from '../core/timing.js'
 import type { GrantFn } from '../core/types.js'
-import { TOSS_IAP_KEY, type EntitlementSettings, type GrantSettledEvent, type RecoverySettings, type TossIapContext } from './context.js'
+import { registerContext, TOSS_IAP_KEY, type EntitlementSettings, type GrantSettledEvent, type RecoverySettings, type TossIapContext } from './context.js'
 import type { RevokedEvent } from '../core/entitlements.js'
 import { useIapStore } from './store.js'
 import type { IapOrderEvent } from './types.js'
@@ -109,6 +109,7 @@ export function createTossIap(options: TossIapOptions): Plugin {
         cacheOptions: options.cache === false ? { storage: false } : (options.cache ?? {}),
       }
       app.provide(TOSS_IAP_KEY, ctx)
+      registerContext(ctx)
       if (options.onOrderEvent) ctx.orderEvents.add(options.onOrderEvent)
       const store = () => app.runWithContext(() => useIapStore(pinia))
       if (!isClient) return void store()
@@ -130,12 +131,22 @@ export function createTossIap(options: TossIapOptions): Plugin {
       // Development builds only: bundlers drop this branch, and the devtools code with it, when
       // they replace process.env.NODE_ENV with "production".
       if (process.env.NODE_ENV !== 'production') {
-        void import('./devtools.js').then(({ installDevtools }) => installDevtools(app, store(), ctx)).catch(() => {})
+        void import('./devtools.js')
+          .then(({ installDevtools }) => lifetime.signal.aborted || installDevtools(app, store, ctx))
+          .catch(() => {})
       }
       // The store, and with it the startup work, comes after the app's first frame (or, where the
       // browser cannot be asked for that, once the code that installs and mounts the app has run):
-      // neither the first render nor the first paint waits for recovery.
-      afterFirstFrame(store)
+      // neither the first render nor the first paint waits for recovery. An app unmounted by then
+      // starts nothing.
+      afterFirstFrame(() => {
+        if (lifetime.signal.aborted) return
+        try {
+          store()
+        } catch (error) {
+          reportSafely(reportError, error, 'creating the vue-toss-iap store')
+        }
+      })
     },
   }
 }

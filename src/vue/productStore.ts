@@ -13,9 +13,8 @@ import type { LoadStatus } from './types.js'
  * `useEntitlement()`), so an app that only sells ships neither it nor the cache.
  */
 export const useProductStore = defineStore('toss-iap-products', () => {
-  const ctx = useTossIapContext('useProducts()')
+  const ctx = useTossIapContext('useProductStore()')
   const { catalogue, client } = ctx
-  const ask = () => getProducts(client)
   const cache = createCache(ctx.cacheOptions)
   const products = shallowRef<IapProduct[]>([])
   const status = ref<LoadStatus>('idle')
@@ -37,30 +36,39 @@ export const useProductStore = defineStore('toss-iap-products', () => {
     },
   )
 
+  /** The load this store follows, while it runs: every caller joins it (one state and cache write). */
+  let following: Promise<IapProduct[]> | null = null
   /** Follows one answer of the shared catalogue; a failure keeps the last good list. */
-  function follow(answer: Promise<IapProduct[]>): Promise<IapProduct[]> {
+  function follow(): Promise<IapProduct[]> {
+    if (following) return following
     status.value = 'loading'
-    return answer.then(
-      (list) => {
-        products.value = list
-        error.value = null
-        status.value = 'success'
-        source.value = 'bridge'
-        updatedAt.value = Date.now()
-        cache.write('products', list)
-        return list
-      },
-      (reason: unknown) => {
-        error.value = toIapError(reason, { during: 'getProductItemList' })
-        status.value = 'error'
-        return products.value
-      },
-    )
+    following = catalogue
+      .load(() => getProducts(client))
+      .then(
+        (list) => {
+          products.value = list
+          error.value = null
+          status.value = 'success'
+          source.value = 'bridge'
+          updatedAt.value = Date.now()
+          cache.write('products', list)
+          return list
+        },
+        (reason: unknown) => {
+          error.value = toIapError(reason, { during: 'getProductItemList' })
+          status.value = 'error'
+          return products.value
+        },
+      )
+      .finally(() => {
+        following = null
+      })
+    return following
   }
 
-  /** Asks Toss again; concurrent callers share one bridge call. Never rejects. */
+  /** Asks Toss again (or joins the load under way); concurrent callers share one bridge call. Never rejects. */
   function load(): Promise<IapProduct[]> {
-    return follow(catalogue.load(ask))
+    return follow()
   }
 
   /**
@@ -68,10 +76,8 @@ export const useProductStore = defineStore('toss-iap-products', () => {
    * already or, unless `retry`, a load already failed. Never rejects.
    */
   function ensure(retry = false): Promise<IapProduct[]> {
-    if (status.value !== 'loading' && (source.value === 'bridge' || (!retry && status.value === 'error'))) {
-      return Promise.resolve(products.value)
-    }
-    return follow(catalogue.load(ask))
+    if (!following && (source.value === 'bridge' || (!retry && status.value === 'error'))) return Promise.resolve(products.value)
+    return follow()
   }
 
   return { products, status, error, updatedAt, source, load, ensure }
