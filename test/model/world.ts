@@ -347,7 +347,16 @@ export async function runSchedule(schedule: Schedule, options: { stopAtFirst?: b
       ...(onRevoked && { onRevoked: onRevoked as () => void }),
     })
     const started = now()
-    const wrapper = mount(Host, { global: { plugins: [createPinia(), plugin], config: { errorHandler } } })
+    // Odd seeds install the plugin as a production build does: without the development-only
+    // bridge-call observer, whose extra promise steps would otherwise decide every ordering.
+    const mode = process.env.NODE_ENV
+    if (schedule.seed % 2 === 1) process.env.NODE_ENV = 'production'
+    let wrapper: VueWrapper
+    try {
+      wrapper = mount(Host, { global: { plugins: [createPinia(), plugin], config: { errorHandler } } })
+    } finally {
+      process.env.NODE_ENV = mode
+    }
     app = {
       id,
       entitlements,
