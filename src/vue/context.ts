@@ -1,5 +1,5 @@
 import { getActivePinia, type Pinia } from 'pinia'
-import { hasInjectionContext, inject, type EffectScope, type InjectionKey } from 'vue'
+import type { EffectScope, InjectionKey } from 'vue'
 import { IapError } from '../core/errors.js'
 import type { CacheOptions } from '../core/cache.js'
 import type { Catalogue } from '../core/catalogue.js'
@@ -92,7 +92,7 @@ export function registerContext(ctx: TossIapContext): void {
 /** The plugin's context, or the error that says how to install it, naming what asked (`what`). */
 export function useTossIapContext(what: string): TossIapContext {
   const pinia = getActivePinia()
-  const ctx = (pinia && contexts.get(pinia)) ?? (hasInjectionContext() ? inject(TOSS_IAP_KEY, null) : null)
+  const ctx = pinia && contexts.get(pinia)
   if (!ctx) {
     throw new IapError('NOT_INSTALLED', `${what} needs the plugin: app.use(createPinia()) then app.use(createTossIap({ grant }))`)
   }

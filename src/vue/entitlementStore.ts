@@ -10,13 +10,14 @@ import {
   type RevokedEvent,
 } from '../core/entitlements.js'
 import { createCache } from '../core/cache.js'
+import { isClient } from '../core/environment.js'
 import { IapError, toIapError } from '../core/errors.js'
 import { getOrderHistory } from '../core/history.js'
 import { getSubscriptionInfo } from '../core/subscriptions.js'
 import { singleFlight } from '../core/timing.js'
 import type { HistoryOrder, OrderHistoryPage, SubscriptionInfo } from '../core/types.js'
 import { useTossIapContext } from './context.js'
-import { createEventChannel } from './events.js'
+import { listenInScope } from './events.js'
 import { useProductStore } from './productStore.js'
 import { useIapStore } from './store.js'
 import type { LoadStatus } from './types.js'
@@ -53,13 +54,6 @@ export const useEntitlementStore = defineStore('toss-iap-entitlements', () => {
   const entitlementsStatus = ref<LoadStatus>('idle')
   const entitlementsError = shallowRef<IapError | null>(null)
   const subscriptions = ref<Record<string, SubscriptionRecord>>({})
-  const revoked = createEventChannel<RevokedEvent>('an onRevoked listener', ctx)
-  // The plugin's onRevoked and devtools listen on the context's channel; the store's own listeners here.
-  const announce = (event: RevokedEvent) => {
-    revoked.trigger(event)
-    ctx.revoked.emit(event)
-  }
-
   // A cached entitlement may paint the UI; it is marked stale and the next refresh decides.
   cache.read('entitlements', parseCachedEntitlements, ({ value }) => {
     if (entitlementsStatus.value === 'idle') entitlements.value = value
@@ -110,7 +104,7 @@ export const useEntitlementStore = defineStore('toss-iap-entitlements', () => {
       const after = next[sku]
       if (before.isActive && after && !after.isActive) {
         const event: RevokedEvent = { sku, reason: revokeReason(before, after, history), previous: before, entitlement: after }
-        announce(event)
+        ctx.revoked.emit(event)
       }
     }
   }
@@ -198,7 +192,7 @@ export const useEntitlementStore = defineStore('toss-iap-entitlements', () => {
 
   /** Refreshes unless entitlements are loaded (or loading), or the startup refresh is still to come. */
   function ensureFresh() {
-    if (entitlementsStatus.value !== 'idle' || iap.environment.kind === 'server') return
+    if (entitlementsStatus.value !== 'idle' || !isClient) return
     if (!iap.isReady && ctx.entitlements.refreshOnInstall) return
     void refreshEntitlements()
   }
@@ -226,7 +220,7 @@ export const useEntitlementStore = defineStore('toss-iap-entitlements', () => {
     refreshEntitlements,
     ensureFresh,
     /** Listens for entitlements lost (refund, expiry, revocation); removed with the calling scope. */
-    onRevoked: revoked.on,
+    onRevoked: (listener: (event: RevokedEvent) => unknown) => listenInScope(ctx.revoked, listener),
   }
 })
 

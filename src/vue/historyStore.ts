@@ -6,7 +6,7 @@ import { singleFlight } from '../core/timing.js'
 import type { HistoryOrder } from '../core/types.js'
 import { useTossIapContext } from './context.js'
 import type { LoadStatus } from './types.js'
-import { useIapStore } from './store.js'
+import { listenInScope } from './events.js'
 
 export interface HistoryState {
   /** Completed and refunded orders, newest first, without duplicates. */
@@ -61,7 +61,7 @@ export const useOrderHistoryStore = defineStore('toss-iap-history', () => {
     history.value.hasNext && history.value.nextKey ? load(history.value.nextKey) : Promise.resolve(history.value.orders)
 
   // Once the app shows the history, a newly completed order belongs in it.
-  useIapStore().onOrderEvent((event) => {
+  listenInScope(ctx.orderEvents, (event) => {
     if ((event.type === 'completed' || event.type === 'recovered') && history.value.status !== 'idle') void refreshHistory()
   })
 

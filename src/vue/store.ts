@@ -1,10 +1,10 @@
-import { tryOnScopeDispose } from '@vueuse/core'
 import { defineStore, skipHydrate } from 'pinia'
 import { computed, ref } from 'vue'
 import type { IapCapabilities, IapEnvironment } from '../core/environment.js'
 import { reportSafely } from '../core/listeners.js'
 import type { RecoveryReport } from '../core/recovery.js'
 import { useTossIapContext } from './context.js'
+import { listenInScope } from './events.js'
 import { createOrdersState } from './slices/orders.js'
 import { createRecoveryState } from './slices/recovery.js'
 import type { IapOrderEvent } from './types.js'
@@ -54,9 +54,9 @@ export const useIapStore = defineStore('toss-iap', () => {
   /** What runs after recovery: the entitlement refresh, once entitlements are in use. Never rejects. */
   async function afterRecovery(entitlements: boolean) {
     try {
-      if (entitlements) await Promise.all([...ctx!.afterRecovery].map((task) => task()))
+      if (entitlements) await Promise.all([...ctx.afterRecovery].map((task) => task()))
     } catch (error) {
-      reportSafely(ctx!.reportError, error, 'the entitlement refresh after recovery')
+      reportSafely(ctx.reportError, error, 'the entitlement refresh after recovery')
     }
   }
 
@@ -81,9 +81,7 @@ export const useIapStore = defineStore('toss-iap', () => {
 
   /** Listens to every order transition; the listener is removed with the calling scope. */
   function onOrderEvent(listener: (event: IapOrderEvent) => unknown): { off: () => void } {
-    const off = ctx!.orderEvents.add(listener)
-    tryOnScopeDispose(off)
-    return { off }
+    return listenInScope(ctx.orderEvents, listener)
   }
 
   /** Resolves, with the recovery report (`null` when recovery was off), once the startup work is done. */

@@ -2,7 +2,7 @@ import { computed, type ComputedRef } from 'vue'
 import type { IapError } from '../core/errors.js'
 import type { HistoryOrder } from '../core/types.js'
 import { useOrderHistoryStore } from './historyStore.js'
-import { useIapStore } from './store.js'
+import { isClient } from '../core/environment.js'
 
 export interface UseOrderHistoryReturn {
   /** Completed and refunded orders, newest first, without duplicates across pages. */
@@ -26,7 +26,7 @@ export interface UseOrderHistoryReturn {
  */
 export function useOrderHistory(): UseOrderHistoryReturn {
   const store = useOrderHistoryStore()
-  if (store.history.status === 'idle' && useIapStore().environment.kind !== 'server') void store.refreshHistory()
+  if (store.history.status === 'idle' && isClient) void store.refreshHistory()
   return {
     orders: computed(() => store.history.orders),
     hasNext: computed(() => store.history.hasNext),

@@ -1,5 +1,5 @@
+import { isClient } from '../core/environment.js'
 import { computed, toValue, watch, type ComputedRef, type MaybeRefOrGetter } from 'vue'
-import { useIapStore } from './store.js'
 import type { IapError } from '../core/errors.js'
 import type { SubscriptionInfo, SubscriptionStatus } from '../core/types.js'
 import { useEntitlementStore, type SubscriptionRecord } from './entitlementStore.js'
@@ -27,7 +27,6 @@ export interface UseSubscriptionReturn {
  */
 export function useSubscription(orderId: MaybeRefOrGetter<string | null | undefined>): UseSubscriptionReturn {
   const store = useEntitlementStore()
-  const iap = useIapStore()
   const record = computed(() => {
     const id = toValue(orderId)
     return id ? store.subscriptions[id] : undefined
@@ -40,7 +39,7 @@ export function useSubscription(orderId: MaybeRefOrGetter<string | null | undefi
   watch(
     () => toValue(orderId),
     (id) => {
-      if (id !== null && id !== undefined && !store.subscriptions[id] && iap.environment.kind !== 'server') void store.loadSubscription(id)
+      if (id !== null && id !== undefined && !store.subscriptions[id] && isClient) void store.loadSubscription(id)
     },
     { immediate: true },
   )
