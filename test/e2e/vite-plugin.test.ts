@@ -3,6 +3,7 @@ import { createServer, type ViteDevServer } from 'vite'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CHROMIUM_ARGS, chromiumPath } from '../chromium'
 import { tinyAppConfig } from '../fixtures/vite-app/config'
+import { viteCacheDir } from '../vite-cache'
 
 // A user's own app with one line of vite.config (tossIapDev()), in `vite dev`, in Chromium.
 
@@ -11,7 +12,11 @@ let browser: Browser
 let base = ''
 
 beforeAll(async () => {
-  server = await createServer({ ...tinyAppConfig({ latency: 0 }), server: { port: 0, host: '127.0.0.1' } })
+  server = await createServer({
+    ...tinyAppConfig({ latency: 0 }),
+    cacheDir: viteCacheDir('e2e-tiny-app'),
+    server: { port: 0, host: '127.0.0.1' },
+  })
   await server.listen()
   base = server.resolvedUrls!.local[0]!
   browser = await chromium.launch({ executablePath: chromiumPath(), args: CHROMIUM_ARGS })
