@@ -40,6 +40,7 @@ export default defineConfig({
           name: 'e2e',
           environment: 'node',
           include: ['test/e2e/**/*.test.ts'],
+          globalSetup: ['test/e2e/e2e.setup.ts'],
           testTimeout: 60_000,
           hookTimeout: 60_000,
           // A loaded CI machine is slower than a laptop; polls wait for what a person would.

@@ -1,9 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs'
+import { cpSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { chromium, type Browser, type Frame, type Page } from 'playwright'
 import { createServer, type ViteDevServer } from 'vite'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { CHROMIUM_ARGS, chromiumPath } from '../chromium'
 import { viteCacheDir } from '../vite-cache'
 
@@ -18,6 +18,8 @@ const dataDir = mkdtempSync(join(tmpdir(), 'vue-toss-iap-devtools-'))
 
 beforeAll(async () => {
   process.env.PLAYGROUND_DATA_DIR = dataDir
+  // The playground's ledger, as a copy of the empty template instead of an initdb in the dev server.
+  cpSync(inject('pgliteTemplate'), join(dataDir, 'ledger'), { recursive: true })
   // As `npm run dev` runs it. Vitest sets NODE_ENV=test, which Vite would bake into the page, and
   // Pinia leaves its DevTools panel out under test. This file runs in a process of its own, and its
   // own dependency cache keeps the pre-bundled (development) deps apart from the other e2e file's.

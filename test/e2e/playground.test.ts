@@ -1,9 +1,9 @@
-import { mkdtempSync, rmSync, statSync } from 'node:fs'
+import { cpSync, mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright'
 import { createLogger, createServer, type ViteDevServer } from 'vite'
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest'
 import { CHROMIUM_ARGS, chromiumPath } from '../chromium'
 import { viteCacheDir } from '../vite-cache'
 
@@ -26,6 +26,8 @@ const dataDir = mkdtempSync(join(tmpdir(), 'vue-toss-iap-e2e-'))
 
 beforeAll(async () => {
   process.env.PLAYGROUND_DATA_DIR = dataDir
+  // The playground's ledger, as a copy of the empty template instead of an initdb in the dev server.
+  cpSync(inject('pgliteTemplate'), join(dataDir, 'ledger'), { recursive: true })
   server = await createServer({
     configFile: 'playground/vite.config.ts',
     cacheDir: viteCacheDir('e2e-playground'),
