@@ -2,6 +2,7 @@ import vue from '@vitejs/plugin-vue'
 import { playwright } from '@vitest/browser-playwright'
 import { defineConfig } from 'vitest/config'
 import { CHROMIUM_ARGS, chromiumPath } from './test/chromium.ts'
+import { WASM_BASELINE_ONLY } from './test/wasm-flags.ts'
 
 export default defineConfig({
   plugins: [vue()],
@@ -29,6 +30,7 @@ export default defineConfig({
           environment: 'node',
           include: ['test/server/**/*.test.ts'],
           globalSetup: ['test/server/server.setup.ts'],
+          execArgv: WASM_BASELINE_ONLY,
           testTimeout: 30_000,
           hookTimeout: 60_000,
         },
@@ -41,6 +43,7 @@ export default defineConfig({
           environment: 'node',
           include: ['test/e2e/**/*.test.ts'],
           globalSetup: ['test/e2e/e2e.setup.ts'],
+          execArgv: WASM_BASELINE_ONLY,
           testTimeout: 60_000,
           hookTimeout: 60_000,
           // A loaded CI machine is slower than a laptop; polls wait for what a person would.
