@@ -19,7 +19,12 @@ beforeAll(async () => {
   })
   await server.listen()
   base = server.resolvedUrls!.local[0]!
+  // The server half starts on its first request, with an initdb of its in-memory PGlite that holds
+  // the dev server's event loop for seconds: on a loaded machine, inside the first purchase, that
+  // outlasted the page's wait. Started here, while Chromium starts, the purchase finds it running.
+  const serverHalf = fetch(new URL('/api/iap/entitlements', base)).then((r) => r.json())
   browser = await chromium.launch({ executablePath: chromiumPath(), args: CHROMIUM_ARGS })
+  expect(await serverHalf).toEqual({ entitlements: [] })
 })
 afterAll(async () => {
   await browser?.close()
