@@ -15,7 +15,13 @@ export default defineConfig({
         test: {
           name: 'unit',
           environment: 'happy-dom',
-          setupFiles: ['test/setup.ts'],
+          // One worker runs the files one after another on one page, instead of a new process,
+          // happy-dom window and Vue per file (most of this project's time); test/fresh-page.ts
+          // resets what a file could leave to the next, and has this repository's modules and
+          // those with page state (the SDK, @vue/test-utils) evaluated again for each file.
+          isolate: false,
+          server: { deps: { inline: [/@apps-in-toss\//, '@vue/test-utils'] } },
+          setupFiles: ['test/setup.ts', 'test/fresh-page.ts'],
           include: ['test/**/*.test.ts'],
           exclude: ['test/browser/**', 'test/e2e/**', 'test/server/**'],
           // The type tests (test/**/*.test-d.ts) are checked by `npm run typecheck` with the whole
