@@ -2,6 +2,7 @@ import vue from '@vitejs/plugin-vue'
 import { playwright } from '@vitest/browser-playwright'
 import { defineConfig } from 'vitest/config'
 import { CHROMIUM_ARGS, chromiumPath } from './test/chromium.ts'
+import { WASM_BASELINE_ONLY } from './test/wasm-flags.ts'
 
 export default defineConfig({
   plugins: [vue()],
@@ -14,7 +15,13 @@ export default defineConfig({
         test: {
           name: 'unit',
           environment: 'happy-dom',
-          setupFiles: ['test/setup.ts'],
+          // One worker runs the files one after another on one page, instead of a new process,
+          // happy-dom window and Vue per file (most of this project's time); test/fresh-page.ts
+          // resets what a file could leave to the next, and has this repository's modules and
+          // those with page state (the SDK, @vue/test-utils) evaluated again for each file.
+          isolate: false,
+          server: { deps: { inline: [/@apps-in-toss\//, '@vue/test-utils'] } },
+          setupFiles: ['test/setup.ts', 'test/fresh-page.ts'],
           include: ['test/**/*.test.ts'],
           exclude: ['test/browser/**', 'test/e2e/**', 'test/server/**'],
           // The type tests (test/**/*.test-d.ts) are checked by `npm run typecheck` with the whole
@@ -29,6 +36,7 @@ export default defineConfig({
           environment: 'node',
           include: ['test/server/**/*.test.ts'],
           globalSetup: ['test/server/server.setup.ts'],
+          execArgv: WASM_BASELINE_ONLY,
           testTimeout: 30_000,
           hookTimeout: 60_000,
         },
@@ -40,6 +48,8 @@ export default defineConfig({
           name: 'e2e',
           environment: 'node',
           include: ['test/e2e/**/*.test.ts'],
+          globalSetup: ['test/e2e/e2e.setup.ts'],
+          execArgv: WASM_BASELINE_ONLY,
           testTimeout: 60_000,
           hookTimeout: 60_000,
           // A loaded CI machine is slower than a laptop; polls wait for what a person would.

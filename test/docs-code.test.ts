@@ -1,8 +1,8 @@
 // @vitest-environment node
 import { execFileSync } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs'
+import { mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 
 // Every TypeScript and Vue block of the READMEs compiles, as a user would paste it, under a strict
 // tsconfig with the package's public entries. In docs/, complete modules (blocks with an import)
@@ -47,8 +47,14 @@ const all = [...README_FILES.flatMap(blocks), ...DOC_FILES.flatMap(blocks)]
 const skipped = all.filter((b) => b.flags.includes('pending-api') || b.flags.includes('sketch'))
 const checked = all.filter((b) => !skipped.includes(b) && (README_FILES.includes(b.file) || /^import /m.test(b.code) || b.lang === 'vue'))
 
-const dir = mkdtempSync(join(process.cwd(), '.docs-code-'))
-afterAll(() => rmSync(dir, { recursive: true, force: true }))
+// The blocks are written to the same place on every run, with vue-tsc's incremental build info
+// beside them: what did not change since the last run (the SDK's and Vue's types, unchanged
+// blocks) is not checked again. The blocks are written afresh each run (a block that left the docs
+// leaves no file behind); the build info keys each file by its content, so a change anywhere is
+// checked again, and the errors of a file that did not change are reported again from it.
+const cache = join(process.cwd(), 'node_modules', '.cache', 'vue-toss-iap-test', 'docs-code')
+const dir = join(cache, 'blocks')
+const buildInfo = join(cache, 'docs-code.tsbuildinfo')
 
 describe('code blocks in the docs', () => {
   it("finds the READMEs' blocks", () => {
@@ -65,6 +71,8 @@ describe('code blocks in the docs', () => {
       'env.d.ts': '/// <reference types="vite/client" />\n',
     }
     const root = process.cwd()
+    rmSync(dir, { recursive: true, force: true })
+    mkdirSync(dir, { recursive: true })
     checked.forEach((block, n) => {
       const blockDir = join(dir, `b${n}`)
       mkdirSync(blockDir)
@@ -86,6 +94,8 @@ describe('code blocks in the docs', () => {
           verbatimModuleSyntax: true,
           skipLibCheck: true,
           noEmit: true,
+          incremental: true,
+          tsBuildInfoFile: buildInfo,
           types: ['node'],
           baseUrl: root,
           paths: {

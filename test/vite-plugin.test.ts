@@ -3,12 +3,13 @@ import { build, createServer, type Rolldown } from 'vite'
 import { describe, expect, it } from 'vitest'
 import { devFulfilment } from '../src/vite'
 import { tinyAppConfig } from './fixtures/vite-app/config'
+import { viteCacheDir } from './vite-cache'
 
 // vue-toss-iap/vite: the simulated host in `vite dev`, nothing of it in `vite build`.
 
 describe('vue-toss-iap/vite', () => {
   it('vite dev puts the host into the page before the app; vite build of the same app contains none of it', async () => {
-    const server = await createServer({ ...tinyAppConfig(), server: { middlewareMode: true } })
+    const server = await createServer({ ...tinyAppConfig(), cacheDir: viteCacheDir('unit-tiny-app'), server: { middlewareMode: true } })
     const html = await server.transformIndexHtml(
       '/index.html',
       '<html><head></head><body><script type="module" src="/main.ts"></script></body></html>',

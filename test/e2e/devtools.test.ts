@@ -1,10 +1,11 @@
-import { mkdtempSync, rmSync } from 'node:fs'
+import { cpSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { chromium, type Browser, type Frame, type Page } from 'playwright'
 import { createServer, type ViteDevServer } from 'vite'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { CHROMIUM_ARGS, chromiumPath } from '../chromium'
+import { viteCacheDir } from '../vite-cache'
 
 // The real Vue DevTools (vite-plugin-vue-devtools serves its UI inside the playground's page in
 // `vite dev`), opened in Chromium as a developer would: Alt+Shift+D, then its Pinia tab, the
@@ -17,13 +18,15 @@ const dataDir = mkdtempSync(join(tmpdir(), 'vue-toss-iap-devtools-'))
 
 beforeAll(async () => {
   process.env.PLAYGROUND_DATA_DIR = dataDir
+  // The playground's ledger, as a copy of the empty template instead of an initdb in the dev server.
+  cpSync(inject('pgliteTemplate'), join(dataDir, 'ledger'), { recursive: true })
   // As `npm run dev` runs it. Vitest sets NODE_ENV=test, which Vite would bake into the page, and
   // Pinia leaves its DevTools panel out under test. This file runs in a process of its own, and its
-  // own dependency cache keeps the pre-bundled deps apart from the other e2e file's.
+  // own dependency cache keeps the pre-bundled (development) deps apart from the other e2e file's.
   process.env.NODE_ENV = 'development'
   server = await createServer({
     configFile: 'playground/vite.config.ts',
-    cacheDir: join(dataDir, 'vite'),
+    cacheDir: viteCacheDir('e2e-devtools'),
     server: { port: 0, host: '127.0.0.1' },
     logLevel: 'error',
   })

@@ -1,10 +1,11 @@
-import { mkdtempSync, rmSync, statSync } from 'node:fs'
+import { cpSync, mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright'
 import { createLogger, createServer, type ViteDevServer } from 'vite'
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest'
 import { CHROMIUM_ARGS, chromiumPath } from '../chromium'
+import { viteCacheDir } from '../vite-cache'
 
 // The playground as a user runs it (`npm run dev`): Vite's dev server with the fulfilment
 // endpoint, the simulated Toss host in the page, in the system Chromium at a phone's size.
@@ -25,7 +26,14 @@ const dataDir = mkdtempSync(join(tmpdir(), 'vue-toss-iap-e2e-'))
 
 beforeAll(async () => {
   process.env.PLAYGROUND_DATA_DIR = dataDir
-  server = await createServer({ configFile: 'playground/vite.config.ts', server: { port: 0, host: '127.0.0.1' }, customLogger: logger })
+  // The playground's ledger, as a copy of the empty template instead of an initdb in the dev server.
+  cpSync(inject('pgliteTemplate'), join(dataDir, 'ledger'), { recursive: true })
+  server = await createServer({
+    configFile: 'playground/vite.config.ts',
+    cacheDir: viteCacheDir('e2e-playground'),
+    server: { port: 0, host: '127.0.0.1' },
+    customLogger: logger,
+  })
   await server.listen()
   base = server.resolvedUrls!.local[0]!
   browser = await chromium.launch({ executablePath: chromiumPath(), args: CHROMIUM_ARGS })

@@ -3,6 +3,7 @@ import { createServer, type ViteDevServer } from 'vite'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CHROMIUM_ARGS, chromiumPath } from '../chromium'
 import { tinyAppConfig } from '../fixtures/vite-app/config'
+import { viteCacheDir } from '../vite-cache'
 
 // A user's own app with one line of vite.config (tossIapDev()), in `vite dev`, in Chromium.
 
@@ -11,10 +12,19 @@ let browser: Browser
 let base = ''
 
 beforeAll(async () => {
-  server = await createServer({ ...tinyAppConfig({ latency: 0 }), server: { port: 0, host: '127.0.0.1' } })
+  server = await createServer({
+    ...tinyAppConfig({ latency: 0 }),
+    cacheDir: viteCacheDir('e2e-tiny-app'),
+    server: { port: 0, host: '127.0.0.1' },
+  })
   await server.listen()
   base = server.resolvedUrls!.local[0]!
+  // The server half starts on its first request, with an initdb of its in-memory PGlite that holds
+  // the dev server's event loop for seconds: on a loaded machine, inside the first purchase, that
+  // outlasted the page's wait. Started here, while Chromium starts, the purchase finds it running.
+  const serverHalf = fetch(new URL('/api/iap/entitlements', base)).then((r) => r.json())
   browser = await chromium.launch({ executablePath: chromiumPath(), args: CHROMIUM_ARGS })
+  expect(await serverHalf).toEqual({ entitlements: [] })
 })
 afterAll(async () => {
   await browser?.close()

@@ -8,6 +8,7 @@ import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createGrantLedger } from '../../src/server/index.ts'
 import { startFakeTossPartnerApi, type FakeTossPartnerApi } from '../../src/testing/server.ts'
+import { WASM_BASELINE_ONLY } from '../wasm-flags.ts'
 import { PG_URL } from './pg.ts'
 import { openPGlite } from './pglite.ts'
 
@@ -20,7 +21,10 @@ let hooksFile: string
 
 function run(env: Record<string, string | undefined>): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(DATABASE_URL|TOSS_|TEST_PG_URL)/.test(k)))
-  const child = spawn(process.execPath, [script, 'reconcile'], { env: { ...clean, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [...WASM_BASELINE_ONLY, script, 'reconcile'], {
+    env: { ...clean, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
   let stdout = ''
   let stderr = ''
   child.stdout.on('data', (c) => (stdout += c))

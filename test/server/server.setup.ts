@@ -1,13 +1,5 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs'
-import { join } from 'node:path'
-import { PGlite } from '@electric-sql/pglite'
 import type { TestProject } from 'vitest/node'
-
-declare module 'vitest' {
-  export interface ProvidedContext {
-    pgliteTemplate: string
-  }
-}
+import { pgliteTemplate } from '../pglite-template.ts'
 
 /**
  * Integration tests need a real PostgreSQL: TEST_PG_URL (or DATABASE_URL). Without one they are
@@ -24,28 +16,4 @@ export default async function setup(project: TestProject) {
     console.log('PostgreSQL integration tests skipped: no TEST_PG_URL (scripts/start-postgres.sh starts a local one)')
   }
   project.provide('pgliteTemplate', await pgliteTemplate())
-}
-
-/**
- * An empty PGlite database, made once per PGlite version and kept in node_modules/.cache (made
- * beside it and renamed into place, so a run killed halfway never leaves half a template).
- */
-async function pgliteTemplate(): Promise<string> {
-  const { version } = JSON.parse(readFileSync(join(process.cwd(), 'node_modules/@electric-sql/pglite/package.json'), 'utf8')) as {
-    version: string
-  }
-  const cache = join(process.cwd(), 'node_modules', '.cache', 'vue-toss-iap-test')
-  const template = join(cache, `pglite-${version}`)
-  if (existsSync(join(template, 'PG_VERSION'))) return template
-  mkdirSync(cache, { recursive: true })
-  const building = mkdtempSync(join(cache, 'pglite-building-'))
-  const db = new PGlite(building)
-  await db.query('SELECT 1')
-  await db.close()
-  try {
-    renameSync(building, template)
-  } catch {
-    rmSync(building, { recursive: true, force: true }) // another run got there first
-  }
-  return template
 }
