@@ -118,8 +118,10 @@ describe('vue-toss-iap reconcile', () => {
       [{ DATABASE_URL: `pglite:${pgl.dir}`, TOSS_CERT: api.certificates.client.cert, TOSS_KEY: broken }, /cannot be used/],
       [{ DATABASE_URL: '/nope/ledger', TOSS_CERT: api.certificates.client.cert, TOSS_KEY: key }, /neither postgres/],
     ]
-    for (const [env, message] of cases) {
-      const { code, stdout, stderr } = await run(env)
+    // Independent runs: side by side.
+    const results = await Promise.all(cases.map(([env]) => run(env)))
+    for (const [i, [env, message]] of cases.entries()) {
+      const { code, stdout, stderr } = results[i]!
       expect(code, JSON.stringify(Object.keys(env))).toBe(1)
       expect(stderr).toMatch(message)
       expect(stdout + stderr).not.toContain('BEGIN')
