@@ -4,7 +4,6 @@ import { join } from 'node:path'
 import { chromium, type Browser, type Frame, type Page } from 'playwright'
 import { createServer, type ViteDevServer } from 'vite'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { CHROMIUM_ARGS, chromiumPath } from '../chromium'
 import { viteCacheDir } from '../vite-cache'
 
 // The real Vue DevTools (vite-plugin-vue-devtools serves its UI inside the playground's page in
@@ -31,7 +30,7 @@ beforeAll(async () => {
     logLevel: 'error',
   })
   await server.listen()
-  browser = await chromium.launch({ executablePath: chromiumPath(), args: CHROMIUM_ARGS })
+  browser = await chromium.connect(inject('chromiumEndpoint')) // the run's Chromium (e2e.setup.ts)
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
   await page.goto(server.resolvedUrls!.local[0]!)
   await page.locator('[data-testid=ready][data-ready=true]').waitFor()

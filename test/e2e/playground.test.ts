@@ -4,7 +4,6 @@ import { join } from 'node:path'
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright'
 import { createLogger, createServer, type ViteDevServer } from 'vite'
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest'
-import { CHROMIUM_ARGS, chromiumPath } from '../chromium'
 import { viteCacheDir } from '../vite-cache'
 
 // The playground as a user runs it (`npm run dev`): Vite's dev server with the fulfilment
@@ -36,7 +35,7 @@ beforeAll(async () => {
   })
   await server.listen()
   base = server.resolvedUrls!.local[0]!
-  browser = await chromium.launch({ executablePath: chromiumPath(), args: CHROMIUM_ARGS })
+  browser = await chromium.connect(inject('chromiumEndpoint')) // the run's Chromium (e2e.setup.ts)
 })
 afterAll(async () => {
   await browser?.close()

@@ -1,7 +1,6 @@
 import { chromium, type Browser } from 'playwright'
 import { createServer, type ViteDevServer } from 'vite'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { CHROMIUM_ARGS, chromiumPath } from '../chromium'
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { tinyAppConfig } from '../fixtures/vite-app/config'
 import { viteCacheDir } from '../vite-cache'
 
@@ -23,7 +22,7 @@ beforeAll(async () => {
   // the dev server's event loop for seconds: on a loaded machine, inside the first purchase, that
   // outlasted the page's wait. Started here, while Chromium starts, the purchase finds it running.
   const serverHalf = fetch(new URL('/api/iap/entitlements', base)).then((r) => r.json())
-  browser = await chromium.launch({ executablePath: chromiumPath(), args: CHROMIUM_ARGS })
+  browser = await chromium.connect(inject('chromiumEndpoint')) // the run's Chromium (e2e.setup.ts)
   expect(await serverHalf).toEqual({ entitlements: [] })
 })
 afterAll(async () => {
