@@ -1,7 +1,9 @@
+import { availableParallelism } from 'node:os'
 import vue from '@vitejs/plugin-vue'
 import { playwright } from '@vitest/browser-playwright'
 import { defineConfig } from 'vitest/config'
 import { CHROMIUM_ARGS, chromiumPath } from './test/chromium.ts'
+import PlannedSequencer from './test/sequencer.ts'
 import { WASM_BASELINE_ONLY } from './test/wasm-flags.ts'
 
 export default defineConfig({
@@ -9,6 +11,11 @@ export default defineConfig({
   // Pre-bundled up front, so the browser project never reloads mid-run to optimise a late import.
   optimizeDeps: { include: ['@apps-in-toss/web-framework', 'vue', 'pinia', '@vueuse/core'] },
   test: {
+    // Files run side by side, one per core (Vitest's default leaves one core free: on a 2-core
+    // machine, one file at a time). Many of them mostly wait on other processes (Chromium,
+    // PostgreSQL, their own children), and test/sequencer.ts plans which run together.
+    maxWorkers: Math.max(2, availableParallelism()),
+    sequence: { sequencer: PlannedSequencer },
     projects: [
       {
         extends: true,
