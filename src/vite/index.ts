@@ -29,7 +29,8 @@ const RESOLVED = `\0${VIRTUAL}`
  */
 export function tossIapDev(options: TossIapDevOptions = {}): Plugin {
   const { endpoints = 'server', ...host } = options
-  const half = endpoints === 'server' ? serverHalfEndpoints(options.products ?? DEFAULT_PRODUCTS) : undefined
+  let cacheDir: string | undefined
+  const half = endpoints === 'server' ? serverHalfEndpoints(options.products ?? DEFAULT_PRODUCTS, () => cacheDir) : undefined
   const handlers =
     endpoints === false ? {} : endpoints === 'memory' ? devFulfilment() : endpoints === 'server' ? half!.endpoints : endpoints
   // The page mirrors its simulated Toss ledger to the fake Toss only when there is one.
@@ -37,6 +38,9 @@ export function tossIapDev(options: TossIapDevOptions = {}): Plugin {
   return {
     name: 'vue-toss-iap:dev',
     apply: 'serve',
+    configResolved(config) {
+      cacheDir = config.cacheDir
+    },
     resolveId: (id) => (id === VIRTUAL ? RESOLVED : undefined),
     load: (id) =>
       id === RESOLVED

@@ -1,3 +1,8 @@
+import { readFileSync } from 'node:fs'
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
+import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
+import type { PGlite as PGliteClass } from '@electric-sql/pglite'
 import type { IapProduct } from '../core/types.js'
 import { createTossMirror } from '../testing/tossMirror.js'
 
@@ -14,8 +19,12 @@ export const MIRROR_PATH = '/__vue-toss-iap/toss-orders'
  * in-memory PGlite, verifying each order with a fake Toss partner API (real mutual TLS on
  * 127.0.0.1) that answers from the page's mirrored ledger. Started on the first request; needs the
  * optional peers `@electric-sql/pglite` and `selfsigned`, and says so when they are missing.
+ * `cacheDir` (Vite's, once the config is resolved) keeps an empty database to start from.
  */
-export function serverHalfEndpoints(products: IapProduct[]): { endpoints: Record<string, DevEndpointHandler>; close: () => Promise<void> } {
+export function serverHalfEndpoints(
+  products: IapProduct[],
+  cacheDir: () => string | undefined,
+): { endpoints: Record<string, DevEndpointHandler>; close: () => Promise<void> } {
   const mirror = createTossMirror()
 
   async function lookup(orderId: string) {
@@ -32,7 +41,7 @@ export function serverHalfEndpoints(products: IapProduct[]): { endpoints: Record
     ])
     const api = await startFakeTossPartnerApi({ orders: lookup })
     const toss = server.createTossPartnerClient({ ...api.clientOptions(), retry: { attempts: 2, baseDelayMs: 100 } })
-    const db = new PGlite()
+    const db = await emptyDatabase(PGlite, cacheDir())
     const ledger = await server.createGrantLedger(db)
     const authenticate = () => DEV_USER
     return {
@@ -60,4 +69,50 @@ export function serverHalfEndpoints(products: IapProduct[]): { endpoints: Record
       if (started) await (await started).close()
     },
   }
+}
+
+/**
+ * A new in-memory PGlite, as empty as `new PGlite()`. Creating one runs PostgreSQL's initdb in
+ * WebAssembly: about 5 s of CPU, inside the first purchase of each `vite dev`, with the dev server's
+ * event loop held. So the first start keeps a dump of the empty database in Vite's cache folder
+ * (4.5 MB, gzip), and later starts load it (about a third of the time). Anything wrong with the
+ * cache (no folder, a dump another PGlite version made, a torn file) falls back to initdb.
+ */
+export async function emptyDatabase(PGlite: typeof PGliteClass, cacheDir: string | undefined): Promise<PGliteClass> {
+  const version = cacheDir && pgliteVersion()
+  const file = version && join(cacheDir, 'vue-toss-iap', `empty-ledger-pglite-${version}.tar.gz`)
+  if (!file) return PGlite.create()
+  const dump = await readFile(file).catch(() => undefined)
+  if (dump) {
+    const loaded = await PGlite.create({ loadDataDir: new Blob([dump]) }).catch(() => undefined)
+    if (loaded) return loaded
+  }
+  const db = await PGlite.create()
+  // Written beside it and renamed into place: a dev server stopped halfway leaves no torn dump.
+  const written = `${file}.${process.pid}`
+  await mkdir(dirname(file), { recursive: true })
+    .then(async () => writeFile(written, Buffer.from(await (await db.dumpDataDir('gzip')).arrayBuffer())))
+    .then(() => rename(written, file))
+    .catch(() => undefined) // no cache this time; the next start tries again
+  return db
+}
+
+/** The installed PGlite's version, which names the dump (a dump is only loaded by the version that wrote it). */
+function pgliteVersion(): string | undefined {
+  // Its exports map has no ./package.json: walk up from its entry.
+  let dir: string
+  try {
+    dir = dirname(createRequire(import.meta.url).resolve('@electric-sql/pglite'))
+  } catch {
+    return undefined
+  }
+  for (let up = 0; up < 3; up++, dir = dirname(dir)) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string }
+      if (pkg.name === '@electric-sql/pglite') return pkg.version
+    } catch {
+      // not here: one folder up
+    }
+  }
+  return undefined
 }
