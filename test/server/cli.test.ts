@@ -1,6 +1,6 @@
 // `vue-toss-iap reconcile` as a cron runs it: a child process configured by the environment.
 import { spawn } from 'node:child_process'
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { PGlite } from '@electric-sql/pglite'
 import { build } from 'esbuild'
@@ -66,6 +66,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await api?.close()
   await pgl?.close().catch(() => {})
+  // The bundled CLI, the hooks module and the copy of the client's private key.
+  for (const file of [script, hooksFile, keyFile]) if (file) rmSync(file, { force: true })
 })
 
 describe('vue-toss-iap reconcile', () => {

@@ -13,9 +13,13 @@ export async function openPGlite(): Promise<{ db: PGlite; dir: string; close: ()
   return {
     db,
     dir,
+    // Removes the directory even when the database was closed already (closing twice throws).
     close: async () => {
-      await db.close()
-      rmSync(dir, { recursive: true, force: true })
+      try {
+        if (!db.closed) await db.close()
+      } finally {
+        rmSync(dir, { recursive: true, force: true })
+      }
     },
   }
 }

@@ -1,14 +1,18 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdirSync } from 'node:fs'
+import { mkdirSync, rmSync } from 'node:fs'
 import http from 'node:http'
 import { join } from 'node:path'
 import { build } from 'esbuild'
 
-/** Builds the worker script once into node_modules/.cache (so `pg` resolves from there). */
+/**
+ * Builds the worker script into node_modules/.cache (so `pg` resolves from there), once per test
+ * process; the process removes it when it exits.
+ */
 export async function buildWorker(): Promise<string> {
   const dir = join(process.cwd(), 'node_modules', '.cache', 'vue-toss-iap-test')
   mkdirSync(dir, { recursive: true })
   const outfile = join(dir, `worker-${process.pid}.mjs`)
+  process.once('exit', () => rmSync(outfile, { force: true }))
   await build({
     entryPoints: [join(process.cwd(), 'test/server/fixtures/worker.ts')],
     bundle: true,
