@@ -1,13 +1,14 @@
 import { cpSync, mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright'
+import { chromium, type Browser, type BrowserContext, type Frame, type Page } from 'playwright'
 import { createLogger, createServer, type ViteDevServer } from 'vite'
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest'
 import { viteCacheDir } from '../vite-cache'
 
 // The playground as a user runs it (`npm run dev`): Vite's dev server with the fulfilment
-// endpoint, the simulated Toss host in the page, in the system Chromium at a phone's size.
+// endpoint, the simulated Toss host in the page, in the system Chromium at a phone's size; and the
+// real Vue DevTools that the same dev server serves inside the page (the last describe).
 
 let server: ViteDevServer
 let browser: Browser
@@ -23,10 +24,15 @@ logger.warn = (message) => void serverWarnings.push(message)
 logger.warnOnce = (message) => void serverWarnings.push(message)
 const dataDir = mkdtempSync(join(tmpdir(), 'vue-toss-iap-e2e-'))
 
+const nodeEnv = process.env.NODE_ENV
 beforeAll(async () => {
   process.env.PLAYGROUND_DATA_DIR = dataDir
   // The playground's ledger, as a copy of the empty template instead of an initdb in the dev server.
   cpSync(inject('pgliteTemplate'), join(dataDir, 'ledger'), { recursive: true })
+  // As `npm run dev` runs it. Vitest sets NODE_ENV=test, which Vite would bake into the page, and
+  // Pinia leaves its DevTools panel out under test. (Its own dependency cache keeps these
+  // pre-bundled development deps apart from other Vite servers'.)
+  process.env.NODE_ENV = 'development'
   server = await createServer({
     configFile: 'playground/vite.config.ts',
     cacheDir: viteCacheDir('e2e-playground'),
@@ -38,6 +44,7 @@ beforeAll(async () => {
   browser = await chromium.connect(inject('chromiumEndpoint')) // the run's Chromium (e2e.setup.ts)
 })
 afterAll(async () => {
+  process.env.NODE_ENV = nodeEnv
   await browser?.close()
   await server?.close()
   rmSync(dataDir, { recursive: true, force: true })
@@ -58,13 +65,6 @@ beforeAll(async () => {
   })
 })
 afterAll(() => context?.close())
-
-beforeEach(async () => {
-  await fetch(new URL('/api/iap/reset', base), { method: 'POST' })
-  if (page.url().startsWith(base)) await page.evaluate(() => (localStorage.clear(), sessionStorage.clear()))
-  consoleProblems = []
-  await open()
-})
 
 async function open(query = '') {
   await page.goto(new URL(`/${query}`, base).href)
@@ -88,6 +88,15 @@ async function queue(script: string) {
 }
 
 describe('the playground', () => {
+  beforeEach(async () => {
+    await fetch(new URL('/api/iap/reset', base), { method: 'POST' })
+    if (page.url().startsWith(base)) await page.evaluate(() => (localStorage.clear(), sessionStorage.clear()))
+    consoleProblems = []
+    await open()
+  })
+  // The phone page's panels poll the ledgers: quiet it for what follows.
+  afterAll(() => page.goto('about:blank'))
+
   it('a purchase ends completed with one server grant', async () => {
     await product('gem-100').getByTestId('buy').click()
     await expect.poll(() => statusOf('gem-100').getAttribute('data-status')).toBe('completed')
@@ -251,17 +260,89 @@ describe('the playground', () => {
     await expect.poll(() => statusOf('gem-100').getAttribute('data-status')).toBe('completed')
     await expect.poll(() => page.getByTestId('queued').textContent()).toBe('')
   })
+})
 
-  it('at desktop width the host panel sits beside the products, not below them', async () => {
-    const desktop = await browser.newContext({ viewport: { width: 1280, height: 800 } })
-    const wide = await desktop.newPage()
-    await wide.goto(new URL('/', base).href)
-    await wide.locator('[data-testid=ready][data-ready=true]').waitFor()
-    const products = (await wide.getByTestId('product-gem-100').boundingBox())!
-    const host = (await wide.locator('.host').boundingBox())!
+// The real Vue DevTools (vite-plugin-vue-devtools serves its UI inside the playground's page in
+// `vite dev`), opened in Chromium as a developer would: Alt+Shift+D, then its Pinia tab, the
+// "Toss IAP" inspector and that inspector's timeline. A desktop-sized page of its own (the layout
+// test reads it first, as it loaded).
+describe('at desktop width, with the real Vue DevTools', () => {
+  let desk: Page
+  beforeAll(async () => {
+    await fetch(new URL('/api/iap/reset', base), { method: 'POST' })
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } })
+    await context.addInitScript(() => sessionStorage.setItem('playground:host-settings', JSON.stringify({ latency: 0 })))
+    desk = await context.newPage()
+    await desk.goto(new URL('/', base).href)
+    await desk.locator('[data-testid=ready][data-ready=true]').waitFor()
+  })
+  afterAll(() => desk?.context().close())
+
+  async function openDevtools(): Promise<Frame> {
+    await desk.keyboard.press('Alt+Shift+D') // the DevTools' own shortcut
+    await expect.poll(() => desk.frames().some((f) => f.url().includes('/__devtools__/'))).toBe(true)
+    const frame = desk.frames().find((f) => f.url().includes('/__devtools__/'))!
+    await frame.locator('a[href="/custom-inspector-tab-view/toss-iap"]').waitFor()
+    return frame
+  }
+  const orderIds = () =>
+    desk.evaluate(() => [...document.querySelectorAll('[data-testid^="order-"]')].map((e) => e.getAttribute('data-testid')!.slice(6)))
+  const text = (frame: Frame) => frame.locator('body').innerText()
+  /** Expands a tree node by its label (the DevTools trees open on their triangle). */
+  const expand = (frame: Frame, label: string | RegExp) =>
+    frame.locator('div.group', { hasText: label }).locator('i[class*="triangle-right"]').first().click()
+
+  it('the host panel sits beside the products, not below them', async () => {
+    const products = (await desk.getByTestId('product-gem-100').boundingBox())!
+    const host = (await desk.locator('.host').boundingBox())!
     expect(host.x).toBeGreaterThanOrEqual(products.x + products.width)
     expect(host.y).toBeLessThan(800) // in the first screen, without scrolling
-    expect(await wide.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(1280)
-    await desktop.close()
+    expect(await desk.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(1280)
+  })
+
+  it('shows a purchase once on the "Toss IAP" timeline, the order in the "Toss IAP" inspector and in the toss-iap Pinia store', async () => {
+    const buy = async () => {
+      const before = await orderIds()
+      await desk.getByTestId('product-gem-100').getByTestId('buy').click()
+      await expect.poll(async () => (await orderIds()).length).toBe(before.length + 1)
+      await expect.poll(() => desk.getByTestId('product-gem-100').getByTestId('status').getAttribute('data-status')).toBe('completed')
+      return (await orderIds()).find((id) => !before.includes(id))!
+    }
+    const first = await buy()
+    const devtools = await openDevtools()
+
+    // Pinia's panel: the toss-iap store, with the order under `orders`.
+    await devtools.locator('a[href="/pinia"]').click()
+    await devtools.getByText('toss-iap', { exact: true }).first().click()
+    await expect.poll(() => text(devtools)).toMatch(/orders\n:\n/)
+    await devtools
+      .locator('div.font-state-field', { has: devtools.locator('span', { hasText: /^orders$/ }) })
+      .first()
+      .click()
+    await expect.poll(() => text(devtools)).toContain(first)
+
+    // The "Toss IAP" inspector: the order and its fields.
+    await devtools.locator('a[href="/custom-inspector-tab-view/toss-iap"]').click()
+    await expect.poll(() => text(devtools)).toContain('Orders (1)')
+    await expand(devtools, 'Orders (1)')
+    await devtools.getByText(first, { exact: true }).click()
+    await expect.poll(() => text(devtools)).toMatch(/status\n:\ncompleted/)
+    expect(await text(devtools)).toMatch(/sku\n:\ngem-100/)
+
+    // Its timeline records once the developer presses record (the DevTools' rule), then shows the next purchase.
+    await devtools.getByText('Timeline', { exact: true }).click()
+    await devtools.locator('.recording-btn').click()
+    const second = await buy()
+    // The list re-renders while events arrive: wait for the whole purchase, from start to completion.
+    await expect
+      .poll(() => text(devtools))
+      .toMatch(
+        new RegExp(`createOneTimePurchaseOrder\\nstart gem-100[\\s\\S]*completeProductGrant\\nsuccess ${second}[\\s\\S]*order completed`),
+      )
+    // Each transition once, although the DevTools ran the plugin's setup again when it connected.
+    const count = async (title: string) => (await text(devtools)).split(`${title}\n${second}`).length - 1
+    await expect.poll(() => count('order completed')).toBe(1)
+    expect(await count('order granting')).toBe(1)
+    expect(await count('order granted')).toBe(1)
   })
 })

@@ -13,7 +13,9 @@ const cacheDir = mkdtempSync(join(tmpdir(), 'vue-toss-iap-dev-ledger-'))
 afterAll(() => rmSync(cacheDir, { recursive: true, force: true }))
 /** PGlite, with the options of each `create` recorded. */
 const created: unknown[][] = []
-const Recorded = { create: (...args: unknown[]) => (created.push(args), (PGlite.create as (...a: unknown[]) => Promise<PGlite>)(...args)) } as typeof PGlite
+const Recorded = {
+  create: (...args: unknown[]) => (created.push(args), (PGlite.create as (...a: unknown[]) => Promise<PGlite>)(...args)),
+} as typeof PGlite
 const PGLITE_VERSION = (JSON.parse(readFileSync('node_modules/@electric-sql/pglite/package.json', 'utf8')) as { version: string }).version
 
 describe("the dev server's empty ledger", () => {
