@@ -41,6 +41,9 @@ export default defineConfig({
           // The server half on Node: real TLS, PGlite, and PostgreSQL when there is one.
           name: 'server',
           environment: 'node',
+          // A worker runs its files one after another without a new process each (the files share
+          // no module state; each opens and closes its own databases, servers and processes).
+          isolate: false,
           include: ['test/server/**/*.test.ts'],
           globalSetup: ['test/server/server.setup.ts'],
           execArgv: WASM_BASELINE_ONLY,
