@@ -130,5 +130,33 @@ if (url) {
 }
 toss.close()
 await api.close()
+
+// `vite dev` with vue-toss-iap/vite: how long the first request to the server half waits for it to
+// start (its in-memory PGlite and the fake Toss), on the first `vite dev` of a project (initdb, then
+// the empty database kept in Vite's cache folder) and on a later one (that dump loaded).
+{
+  const { serverHalfEndpoints } = await import('../dist/vite/serverHalf.js')
+  const cacheDir = mkdtempSync(join(tmpdir(), 'vue-toss-iap-bench-vite-'))
+  const firstAnswer = async () => {
+    const half = serverHalfEndpoints([], () => cacheDir)
+    const start = performance.now()
+    const cpu = process.cpuUsage()
+    const response = await half.endpoints['/api/iap/entitlements'](new Request('http://localhost/api/iap/entitlements'))
+    if (response.status !== 200) throw new Error(`server half answered ${response.status}`)
+    const used = process.cpuUsage(cpu)
+    await half.close()
+    return `${(performance.now() - start).toFixed(0)} ms (${((used.user + used.system) / 1000).toFixed(0)} ms CPU)`
+  }
+  const first = await firstAnswer()
+  const later = [await firstAnswer(), await firstAnswer(), await firstAnswer()]
+  rmSync(cacheDir, { recursive: true, force: true })
+  rows.push([
+    'vite dev',
+    "first answer of the server half, a project's first vite dev",
+    first,
+    'initdb of the in-memory PGlite, then its dump kept in the cache folder',
+  ])
+  rows.push(['vite dev', 'first answer of the server half, later vite dev', later.join(' · '), 'three starts, each loading the kept dump'])
+}
 console.log(JSON.stringify(rows))
 process.exit(0)
