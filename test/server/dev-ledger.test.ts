@@ -20,26 +20,30 @@ const PGLITE_VERSION = (JSON.parse(readFileSync('node_modules/@electric-sql/pgli
 
 describe("the dev server's empty ledger", () => {
   // One initdb in all (seconds of CPU): the first start meets a torn dump, the second loads the new one.
-  it('a start with a torn dump runs initdb and replaces the dump; the next start loads it, as empty as a new database', async () => {
-    const folder = join(cacheDir, 'vue-toss-iap')
-    mkdirSync(folder)
-    const file = join(folder, `empty-ledger-pglite-${PGLITE_VERSION}.tar.gz`)
-    writeFileSync(file, 'not a tarball')
-    const first = await emptyDatabase(Recorded, cacheDir)
-    expect(created).toEqual([[{ loadDataDir: expect.any(Blob) }], []]) // tried the dump, then initdb
-    expect(statSync(file).size).toBeGreaterThan(1_000_000)
-    expect(readdirSync(folder)).toEqual([basename(file)]) // no temporary file left beside it
-    await first.query('CREATE TABLE kept (n int)')
-    await first.close()
+  it(
+    'a start with a torn dump runs initdb and replaces the dump; the next start loads it, as empty as a new database',
+    { timeout: 120_000 },
+    async () => {
+      const folder = join(cacheDir, 'vue-toss-iap')
+      mkdirSync(folder)
+      const file = join(folder, `empty-ledger-pglite-${PGLITE_VERSION}.tar.gz`)
+      writeFileSync(file, 'not a tarball')
+      const first = await emptyDatabase(Recorded, cacheDir)
+      expect(created).toEqual([[{ loadDataDir: expect.any(Blob) }], []]) // tried the dump, then initdb
+      expect(statSync(file).size).toBeGreaterThan(1_000_000)
+      expect(readdirSync(folder)).toEqual([basename(file)]) // no temporary file left beside it
+      await first.query('CREATE TABLE kept (n int)')
+      await first.close()
 
-    const second = await emptyDatabase(Recorded, cacheDir)
-    expect(created).toHaveLength(3)
-    expect(created[2]).toEqual([{ loadDataDir: expect.any(Blob) }])
-    // Nothing of the first start's data: the dump was taken empty. And it takes writes.
-    expect((await second.query(`SELECT to_regclass('kept') AS t`)).rows).toEqual([{ t: null }])
-    await second.query('CREATE TABLE t (n int)')
-    await second.query('INSERT INTO t VALUES (1)')
-    expect((await second.query('SELECT n FROM t')).rows).toEqual([{ n: 1 }])
-    await second.close()
-  })
+      const second = await emptyDatabase(Recorded, cacheDir)
+      expect(created).toHaveLength(3)
+      expect(created[2]).toEqual([{ loadDataDir: expect.any(Blob) }])
+      // Nothing of the first start's data: the dump was taken empty. And it takes writes.
+      expect((await second.query(`SELECT to_regclass('kept') AS t`)).rows).toEqual([{ t: null }])
+      await second.query('CREATE TABLE t (n int)')
+      await second.query('INSERT INTO t VALUES (1)')
+      expect((await second.query('SELECT n FROM t')).rows).toEqual([{ n: 1 }])
+      await second.close()
+    },
+  )
 })
