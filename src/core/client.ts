@@ -71,15 +71,18 @@ export interface IapClient {
  * Vue plugin passes it in development builds only, so production bundles ship no observer).
  */
 export function createIapClient(options: IapClientOptions): IapClient {
-  const { onBridgeCall, ...rest } = options ?? {}
-  return createClient(rest, onBridgeCall && observeBridgeCalls(onBridgeCall, options.reportError ?? reportToConsole))
-}
-
-/** @internal `createIapClient` with an optional observer of its own calls, and none by default. */
-export function createClient(options: Omit<IapClientOptions, 'onBridgeCall'>, observe: Observer = (_name, _detail, work) => work()): IapClient {
   if (typeof options?.grant !== 'function') {
     throw new IapError('INVALID_ARGUMENT', 'createIapClient needs a grant function')
   }
+  const { onBridgeCall, ...rest } = options
+  return createClient(rest, onBridgeCall && observeBridgeCalls(onBridgeCall, options.reportError ?? reportToConsole))
+}
+
+/**
+ * @internal `createIapClient` with an optional observer of its own calls, and none by default.
+ * The caller has checked that `options.grant` is a function (`createIapClient`, `createTossIap`).
+ */
+export function createClient(options: Omit<IapClientOptions, 'onBridgeCall'>, observe: Observer = (_name, _detail, work) => work()): IapClient {
   const timeouts: IapTimeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts }
   for (const [name, ms] of Object.entries(timeouts)) {
     if (typeof ms !== 'number' || !(ms > 0)) throw new IapError('INVALID_ARGUMENT', `timeouts.${name} must be a positive number of ms`)
