@@ -72,10 +72,9 @@ export function createTossIap(options: TossIapOptions): Plugin {
         if (handler) handler(error, null, `vue-toss-iap: ${where}`)
         else reportToConsole(error, where)
       }
-      const reporter = () => reportError
-      const grantSettled = createListeners<GrantSettledEvent>('onGrantSettled', reporter)
-      const bridgeCalls = createListeners<BridgeCallEvent>('onBridgeCall', reporter)
-      const revoked = createListeners<RevokedEvent>('an onRevoked listener', reporter)
+      const grantSettled = createListeners<GrantSettledEvent>('onGrantSettled', reportError)
+      const bridgeCalls = createListeners<BridgeCallEvent>('onBridgeCall', reportError)
+      const revoked = createListeners<RevokedEvent>('an onRevoked listener', reportError)
       if (options.onRevoked) revoked.add(options.onRevoked)
       const lifetime = new AbortController()
       app.onUnmount(() => lifetime.abort())
@@ -98,8 +97,8 @@ export function createTossIap(options: TossIapOptions): Plugin {
         recovery,
         entitlements,
         // On the server there is nothing to recover and no window to watch.
-        startup: isClient ? { recover: recovery.onInstall, entitlements: entitlements.refreshOnInstall } : { recover: false, entitlements: false },
-        orderEvents: createListeners<IapOrderEvent>('an onOrderEvent listener', reporter),
+        startup: { recover: isClient && recovery.onInstall, entitlements: isClient && entitlements.refreshOnInstall },
+        orderEvents: createListeners<IapOrderEvent>('an onOrderEvent listener', reportError),
         grantSettled,
         bridgeCalls,
         revoked,
