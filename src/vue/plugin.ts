@@ -114,19 +114,6 @@ export function createTossIap(options: TossIapOptions): Plugin {
       if (!isClient) return void store()
 
       app.onUnmount(() => ctx.scope?.stop())
-      if (recovery.onVisible) {
-        // Back from hidden to visible: recover and refresh, at most once per throttle.
-        let last = document.visibilityState
-        const onVisibility = () => {
-          const before = last
-          last = document.visibilityState
-          if (last !== 'visible' || before !== 'hidden') return
-          const since = store().sinceLastRecovery()
-          if (since === null || since >= recovery.throttle) void store().sync()
-        }
-        document.addEventListener('visibilitychange', onVisibility)
-        app.onUnmount(() => document.removeEventListener('visibilitychange', onVisibility))
-      }
       // Development builds only: bundlers drop this branch, and the devtools code with it, when
       // they replace process.env.NODE_ENV with "production".
       if (process.env.NODE_ENV !== 'production') {
@@ -134,10 +121,10 @@ export function createTossIap(options: TossIapOptions): Plugin {
           .then(({ installDevtools }) => lifetime.signal.aborted || installDevtools(app, store, ctx))
           .catch(() => {})
       }
-      // The store, and with it the startup work, comes after the app's first frame (or, where the
-      // browser cannot be asked for that, once the code that installs and mounts the app has run):
-      // neither the first render nor the first paint waits for recovery. An app unmounted by then
-      // starts nothing.
+      // The store, and with it the startup work (recovery, then watching for the page's return to
+      // the foreground), comes after the app's first frame (or, where the browser cannot be asked
+      // for that, once the code that installs and mounts the app has run): neither the first render
+      // nor the first paint waits for it. An app unmounted by then starts nothing.
       afterFirstFrame(() => {
         if (lifetime.signal.aborted) return
         try {
