@@ -49,9 +49,10 @@ export class IapError extends Error {
 
   constructor(code: IapErrorCode, message: string, options: IapErrorOptions = {}) {
     super(`[vue-toss-iap] ${message}`, { cause: options.cause })
+    // Every field is an own property (class fields), `undefined` when not given.
     this.code = code
-    if (options.orderId !== undefined) this.orderId = options.orderId
-    if (options.sku !== undefined) this.sku = options.sku
+    this.orderId = options.orderId
+    this.sku = options.sku
   }
 }
 
