@@ -2,7 +2,7 @@ import type { Pinia } from 'pinia'
 import { effectScope, type App, type Plugin } from 'vue'
 import type { CacheOptions } from '../core/cache.js'
 import { createCatalogue } from '../core/catalogue.js'
-import { createClient, type BridgeCallEvent, type IapTimeouts } from '../core/client.js'
+import { createClient, resolveTimeouts, type BridgeCallEvent, type IapClient, type IapTimeouts } from '../core/client.js'
 import { observeBridgeCalls } from '../core/observe.js'
 import { isClient } from '../core/environment.js'
 import { IapError } from '../core/errors.js'
@@ -55,6 +55,8 @@ export function createTossIap(options: TossIapOptions): Plugin {
   if (!(recovery.throttle >= 0) || !(recovery.concurrency >= 1)) {
     throw new IapError('INVALID_ARGUMENT', 'recovery.throttle must be >= 0 and recovery.concurrency >= 1')
   }
+  const timeouts = resolveTimeouts(options.timeouts)
+  const { grant } = options
   const entitlements: EntitlementSettings = { refreshOnInstall: true, ...options.entitlements }
   if (entitlements.source !== undefined && typeof entitlements.source !== 'function') {
     throw new IapError('INVALID_ARGUMENT', 'entitlements.source must be a function')
@@ -78,18 +80,16 @@ export function createTossIap(options: TossIapOptions): Plugin {
       if (options.onRevoked) revoked.add(options.onRevoked)
       const lifetime = new AbortController()
       app.onUnmount(() => lifetime.abort())
-      const client = createClient(
-        {
-          grant: options.grant,
-          timeouts: options.timeouts,
-          onGrantSettled: (order, outcome) => grantSettled.emit({ order, outcome }),
-          reportError,
-        },
-        // Only the devtools timeline listens, in development builds: production ships no observer.
-        process.env.NODE_ENV !== 'production' ? observeBridgeCalls((event) => bridgeCalls.emit(event), reportError) : undefined,
-      )
+      let client: IapClient | undefined
       const ctx: TossIapContext = {
-        client,
+        // Built on first use (by the store, after the first frame), not during app.use.
+        get client() {
+          return (client ??= createClient(
+            { grant, timeouts, onGrantSettled: (order, outcome) => grantSettled.emit({ order, outcome }), reportError },
+            // Only the devtools timeline listens, in development builds: production ships no observer.
+            process.env.NODE_ENV !== 'production' ? observeBridgeCalls((event) => bridgeCalls.emit(event), reportError) : undefined,
+          ))
+        },
         pinia,
         catalogue: createCatalogue(),
         reportError,
