@@ -102,12 +102,17 @@ describe('startup', () => {
         return () => ((status = s.value), h('button', { disabled: isPending.value }, 'buy'))
       },
     })
+    const added = vi.spyOn(document, 'addEventListener')
+    const watchesVisibility = () => added.mock.calls.some(([type]) => type === 'visibilitychange')
     mount(Buy, { global: { plugins: [pinia, createTossIap({ grant: server.grant })] } })
     expect(status).toBe('idle') // rendered
     expect(pinia.state.value['toss-iap']).toBeUndefined()
     expect(sim.calls).toEqual([])
+    expect(watchesVisibility()).toBe(false) // the return to the foreground is watched from the store on
     await Promise.resolve()
     expect(pinia.state.value['toss-iap']).toBeDefined()
+    expect(watchesVisibility()).toBe(true)
+    added.mockRestore()
     await flushPromises()
     await vi.waitFor(() => expect(sim.pendingOrders()).toEqual([]))
     expectEveryPaidOrderGrantedOnceAndCompleted(sim, server)

@@ -18,6 +18,11 @@ describe('createTossIap', () => {
     expect(() => createTossIap({} as never)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }))
   })
 
+  it('refuses a timeout that is not a positive number of ms when created, before any app uses it', () => {
+    expect(() => createTossIap({ grant: server.grant, timeouts: { grant: 0 } })).toThrow(/timeouts\.grant must be a positive number of ms/)
+    expect(() => createTossIap({ grant: server.grant, timeouts: { call: '5' as never } })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }))
+  })
+
   it('useIapStore says clearly when the plugin is missing', () => {
     const warn = vi.spyOn(console, 'warn').mockImplementation(() => {})
     const Host = defineComponent({ setup: () => (useIapStore(), () => null) })

@@ -193,6 +193,22 @@ describe('recovery on return to the foreground', () => {
   })
 })
 
+describe('the foreground watch', () => {
+  it('starts with the store and stops when the store is disposed', async () => {
+    const { store } = mountWithIap(() => null, { grant: server.grant, recovery: { onInstall: false, throttle: 0 } })
+    await flushPromises()
+    setVisibility('hidden')
+    setVisibility('visible')
+    await flushPromises()
+    expect(sim.callsTo('getPendingOrders')).toHaveLength(1)
+    store.$dispose()
+    setVisibility('hidden')
+    setVisibility('visible')
+    await flushPromises()
+    expect(sim.callsTo('getPendingOrders')).toHaveLength(1)
+  })
+})
+
 describe('useProducts', () => {
   it('loads once for many components and shares the list', async () => {
     const { result } = mountWithIap(() => Array.from({ length: 5 }, () => useProducts()), {

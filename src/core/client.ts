@@ -71,19 +71,33 @@ export interface IapClient {
  * Vue plugin passes it in development builds only, so production bundles ship no observer).
  */
 export function createIapClient(options: IapClientOptions): IapClient {
-  const { onBridgeCall, ...rest } = options ?? {}
-  return createClient(rest, onBridgeCall && observeBridgeCalls(onBridgeCall, options.reportError ?? reportToConsole))
-}
-
-/** @internal `createIapClient` with an optional observer of its own calls, and none by default. */
-export function createClient(options: Omit<IapClientOptions, 'onBridgeCall'>, observe: Observer = (_name, _detail, work) => work()): IapClient {
   if (typeof options?.grant !== 'function') {
     throw new IapError('INVALID_ARGUMENT', 'createIapClient needs a grant function')
   }
-  const timeouts: IapTimeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts }
+  const { onBridgeCall, ...rest } = options
+  const observe = onBridgeCall && observeBridgeCalls(onBridgeCall, options.reportError ?? reportToConsole)
+  return createClient({ ...rest, timeouts: resolveTimeouts(options.timeouts) }, observe)
+}
+
+/** The timeouts with the defaults filled in. Throws `INVALID_ARGUMENT` for one that is not a positive number of ms. */
+export function resolveTimeouts(partial?: Partial<IapTimeouts>): IapTimeouts {
+  const timeouts: IapTimeouts = { ...DEFAULT_TIMEOUTS, ...partial }
   for (const [name, ms] of Object.entries(timeouts)) {
     if (typeof ms !== 'number' || !(ms > 0)) throw new IapError('INVALID_ARGUMENT', `timeouts.${name} must be a positive number of ms`)
   }
+  return timeouts
+}
+
+/**
+ * @internal `createIapClient` with an optional observer of its own calls, and none by default.
+ * The caller has checked the options: `grant` is a function, `timeouts` come from `resolveTimeouts`
+ * (`createIapClient`, `createTossIap`).
+ */
+export function createClient(
+  options: Omit<IapClientOptions, 'onBridgeCall' | 'timeouts'> & { timeouts: IapTimeouts },
+  observe: Observer = (_name, _detail, work) => work(),
+): IapClient {
+  const { timeouts } = options
   const report = options.reportError ?? reportToConsole
   const grants = createGrantRegistry(options.grant, options.onGrantSettled, report)
 

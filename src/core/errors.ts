@@ -49,9 +49,10 @@ export class IapError extends Error {
 
   constructor(code: IapErrorCode, message: string, options: IapErrorOptions = {}) {
     super(`[vue-toss-iap] ${message}`, { cause: options.cause })
+    // Every field is an own property (class fields), `undefined` when not given.
     this.code = code
-    if (options.orderId !== undefined) this.orderId = options.orderId
-    if (options.sku !== undefined) this.sku = options.sku
+    this.orderId = options.orderId
+    this.sku = options.sku
   }
 }
 
@@ -64,16 +65,13 @@ export function isCancellation(error: unknown): boolean {
   return isIapError(error) && (error.code === 'USER_CANCELED' || error.code === 'ABORTED')
 }
 
-const BROWSER_PATTERNS = [
-  /not available in browser environment/i,
-  /is not a constant handler/i,
-  /__GRANITE_NATIVE_EMITTER is not available/i,
-]
+/** What the SDK throws outside the Toss app. */
+const BROWSER_ERROR = /not available in browser environment|is not a constant handler|__GRANITE_NATIVE_EMITTER is not available/i
 
 /** A code of Toss's in what the host sent (the code alone, or a message naming it). */
 function findCode(text: string): IapErrorCode | undefined {
   for (const code of TOSS_ERROR_CODES) if (new RegExp(`\\b${code}\\b`).test(text)) return code
-  if (BROWSER_PATTERNS.some((p) => p.test(text))) return 'UNSUPPORTED_ENVIRONMENT'
+  if (BROWSER_ERROR.test(text)) return 'UNSUPPORTED_ENVIRONMENT'
   return undefined
 }
 

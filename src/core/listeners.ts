@@ -43,7 +43,7 @@ export function notify<A extends unknown[]>(
 export type Listeners<T> = ReturnType<typeof createListeners<T>>
 
 /** A set of listeners whose `emit` never throws and never waits (see `notify`). */
-export function createListeners<T>(where: string, report: () => ListenerErrorReporter) {
+export function createListeners<T>(where: string, report: ListenerErrorReporter) {
   const listeners = new Set<(event: T) => unknown>()
   return {
     /** Adds a listener; the answer removes it. */
@@ -52,7 +52,7 @@ export function createListeners<T>(where: string, report: () => ListenerErrorRep
       return () => void listeners.delete(listener)
     },
     emit(event: T): void {
-      for (const listener of [...listeners]) notify(listener, [event], where, report())
+      for (const listener of [...listeners]) notify(listener, [event], where, report)
     },
     get size() {
       return listeners.size

@@ -1,6 +1,5 @@
 import type { IapClient } from './client.js'
 import { IapError, toIapError } from './errors.js'
-import type { GrantOutcome } from './grants.js'
 import { notify, reportSafely, reportToConsole, type ListenerErrorReporter } from './listeners.js'
 import type { GrantOrderKind, PendingOrder } from './types.js'
 
@@ -82,29 +81,21 @@ export async function recoverPendingOrders(client: IapClient, options: RecoveryO
   async function recoverOne(listed: PendingOrder) {
     const { sku, kind } = await describe(listed)
     const order: PendingOrder = { ...listed, sku }
-    let outcome: GrantOutcome = { granted: true }
-    if (!client.grants.isGranted(order.orderId)) {
-      if (options.signal?.aborted) {
-        report.pending.push(order.orderId)
-        return
-      }
-      step({ phase: 'granting', order, kind, error: null })
-      outcome = await client.grant({ orderId: order.orderId, sku, kind, source: 'recovery' })
+    const { orderId } = order
+    const tell = (phase: RecoveryStep['phase'], error: IapError | null = null) => step({ phase, order, kind, error })
+    if (!client.grants.isGranted(orderId)) {
+      if (options.signal?.aborted) return void report.pending.push(orderId)
+      tell('granting')
+      const outcome = await client.grant({ orderId, sku, kind, source: 'recovery' })
       if (!outcome.granted) {
-        report.pending.push(order.orderId)
-        step({ phase: 'pending', order, kind, error: outcome.error })
-        return
+        report.pending.push(orderId)
+        return tell('pending', outcome.error)
       }
-      step({ phase: 'granted', order, kind, error: null })
+      tell('granted')
     }
-    const { confirmed, error } = await client.tryComplete(order.orderId)
-    if (confirmed) {
-      report.completed.push(order.orderId)
-      step({ phase: 'completed', order, kind, error: null })
-    } else {
-      report.pending.push(order.orderId)
-      step({ phase: 'granted', order, kind, error })
-    }
+    const { confirmed, error } = await client.tryComplete(orderId)
+    ;(confirmed ? report.completed : report.pending).push(orderId)
+    tell(confirmed ? 'completed' : 'granted', error)
   }
 
   const worker = async () => {

@@ -2,7 +2,7 @@ import type { Pinia } from 'pinia'
 import { effectScope, type App, type Plugin } from 'vue'
 import type { CacheOptions } from '../core/cache.js'
 import { createCatalogue } from '../core/catalogue.js'
-import { createClient, type BridgeCallEvent, type IapTimeouts } from '../core/client.js'
+import { createClient, resolveTimeouts, type BridgeCallEvent, type IapClient, type IapTimeouts } from '../core/client.js'
 import { observeBridgeCalls } from '../core/observe.js'
 import { isClient } from '../core/environment.js'
 import { IapError } from '../core/errors.js'
@@ -55,6 +55,8 @@ export function createTossIap(options: TossIapOptions): Plugin {
   if (!(recovery.throttle >= 0) || !(recovery.concurrency >= 1)) {
     throw new IapError('INVALID_ARGUMENT', 'recovery.throttle must be >= 0 and recovery.concurrency >= 1')
   }
+  const timeouts = resolveTimeouts(options.timeouts)
+  const { grant } = options
   const entitlements: EntitlementSettings = { refreshOnInstall: true, ...options.entitlements }
   if (entitlements.source !== undefined && typeof entitlements.source !== 'function') {
     throw new IapError('INVALID_ARGUMENT', 'entitlements.source must be a function')
@@ -72,25 +74,22 @@ export function createTossIap(options: TossIapOptions): Plugin {
         if (handler) handler(error, null, `vue-toss-iap: ${where}`)
         else reportToConsole(error, where)
       }
-      const reporter = () => reportError
-      const grantSettled = createListeners<GrantSettledEvent>('onGrantSettled', reporter)
-      const bridgeCalls = createListeners<BridgeCallEvent>('onBridgeCall', reporter)
-      const revoked = createListeners<RevokedEvent>('an onRevoked listener', reporter)
+      const grantSettled = createListeners<GrantSettledEvent>('onGrantSettled', reportError)
+      const bridgeCalls = createListeners<BridgeCallEvent>('onBridgeCall', reportError)
+      const revoked = createListeners<RevokedEvent>('an onRevoked listener', reportError)
       if (options.onRevoked) revoked.add(options.onRevoked)
       const lifetime = new AbortController()
       app.onUnmount(() => lifetime.abort())
-      const client = createClient(
-        {
-          grant: options.grant,
-          timeouts: options.timeouts,
-          onGrantSettled: (order, outcome) => grantSettled.emit({ order, outcome }),
-          reportError,
-        },
-        // Only the devtools timeline listens, in development builds: production ships no observer.
-        process.env.NODE_ENV !== 'production' ? observeBridgeCalls((event) => bridgeCalls.emit(event), reportError) : undefined,
-      )
+      let client: IapClient | undefined
       const ctx: TossIapContext = {
-        client,
+        // Built on first use (by the store, after the first frame), not during app.use.
+        get client() {
+          return (client ??= createClient(
+            { grant, timeouts, onGrantSettled: (order, outcome) => grantSettled.emit({ order, outcome }), reportError },
+            // Only the devtools timeline listens, in development builds: production ships no observer.
+            process.env.NODE_ENV !== 'production' ? observeBridgeCalls((event) => bridgeCalls.emit(event), reportError) : undefined,
+          ))
+        },
         pinia,
         catalogue: createCatalogue(),
         reportError,
@@ -98,8 +97,8 @@ export function createTossIap(options: TossIapOptions): Plugin {
         recovery,
         entitlements,
         // On the server there is nothing to recover and no window to watch.
-        startup: isClient ? { recover: recovery.onInstall, entitlements: entitlements.refreshOnInstall } : { recover: false, entitlements: false },
-        orderEvents: createListeners<IapOrderEvent>('an onOrderEvent listener', reporter),
+        startup: { recover: isClient && recovery.onInstall, entitlements: isClient && entitlements.refreshOnInstall },
+        orderEvents: createListeners<IapOrderEvent>('an onOrderEvent listener', reportError),
         grantSettled,
         bridgeCalls,
         revoked,
@@ -115,19 +114,6 @@ export function createTossIap(options: TossIapOptions): Plugin {
       if (!isClient) return void store()
 
       app.onUnmount(() => ctx.scope?.stop())
-      if (recovery.onVisible) {
-        // Back from hidden to visible: recover and refresh, at most once per throttle.
-        let last = document.visibilityState
-        const onVisibility = () => {
-          const before = last
-          last = document.visibilityState
-          if (last !== 'visible' || before !== 'hidden') return
-          const since = store().sinceLastRecovery()
-          if (since === null || since >= recovery.throttle) void store().sync()
-        }
-        document.addEventListener('visibilitychange', onVisibility)
-        app.onUnmount(() => document.removeEventListener('visibilitychange', onVisibility))
-      }
       // Development builds only: bundlers drop this branch, and the devtools code with it, when
       // they replace process.env.NODE_ENV with "production".
       if (process.env.NODE_ENV !== 'production') {
@@ -135,10 +121,10 @@ export function createTossIap(options: TossIapOptions): Plugin {
           .then(({ installDevtools }) => lifetime.signal.aborted || installDevtools(app, store, ctx))
           .catch(() => {})
       }
-      // The store, and with it the startup work, comes after the app's first frame (or, where the
-      // browser cannot be asked for that, once the code that installs and mounts the app has run):
-      // neither the first render nor the first paint waits for recovery. An app unmounted by then
-      // starts nothing.
+      // The store, and with it the startup work (recovery, then watching for the page's return to
+      // the foreground), comes after the app's first frame (or, where the browser cannot be asked
+      // for that, once the code that installs and mounts the app has run): neither the first render
+      // nor the first paint waits for it. An app unmounted by then starts nothing.
       afterFirstFrame(() => {
         if (lifetime.signal.aborted) return
         try {

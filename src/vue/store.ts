@@ -1,6 +1,6 @@
 import { defineStore, skipHydrate } from 'pinia'
-import { computed, ref } from 'vue'
-import type { IapCapabilities, IapEnvironment } from '../core/environment.js'
+import { computed, onScopeDispose, ref } from 'vue'
+import { isClient, type IapCapabilities, type IapEnvironment } from '../core/environment.js'
 import { reportSafely } from '../core/listeners.js'
 import type { RecoveryReport } from '../core/recovery.js'
 import { useTossIapContext } from './context.js'
@@ -78,6 +78,24 @@ export const useIapStore = defineStore('toss-iap', () => {
     .finally(() => {
       isReady.value = true
     })
+
+  // Back from hidden to visible: recover and refresh, at most once per throttle, from the store's
+  // creation (with the startup work, after the app's first frame) until the app unmounts or the
+  // store is disposed.
+  if (isClient && ctx.recovery.onVisible && !ctx.unmounted.aborted) {
+    let last = document.visibilityState
+    const onVisibility = () => {
+      const before = last
+      last = document.visibilityState
+      if (last !== 'visible' || before !== 'hidden') return
+      const since = recoveryState.sinceLastRecovery()
+      if (since === null || since >= ctx.recovery.throttle) void sync()
+    }
+    const stop = () => document.removeEventListener('visibilitychange', onVisibility)
+    document.addEventListener('visibilitychange', onVisibility)
+    ctx.unmounted.addEventListener('abort', stop, { once: true })
+    onScopeDispose(stop)
+  }
 
   /** Listens to every order transition; the listener is removed with the calling scope. */
   function onOrderEvent(listener: (event: IapOrderEvent) => unknown): { off: () => void } {

@@ -49,14 +49,6 @@ export function createOrdersState(client: IapClient, ctx: TossIapContext) {
     else if (!outcome.granted && current.status === 'granting') track(order.orderId, { status: 'pending', error: outcome.error })
   })
 
-  /** Tells Toss the order is fulfilled. `granted` stays when Toss does not confirm. */
-  async function complete(orderId: string, extra: Partial<IapOrder> = {}, completedBy?: 'recovered'): Promise<IapOrder> {
-    const { confirmed, error } = await client.tryComplete(orderId)
-    return confirmed
-      ? track(orderId, { ...extra, status: 'completed', error: null }, completedBy)
-      : track(orderId, { ...extra, status: 'granted', error })
-  }
-
   /** Runs one purchase. Only one runs at a time in the whole app. Never rejects. */
   async function purchase(sku: string, options: PurchaseOptions = {}): Promise<PurchaseOutcome> {
     const outcome = await run(sku, options)
@@ -94,8 +86,11 @@ export function createOrdersState(client: IapClient, ctx: TossIapContext) {
           track(orderId, outcome.granted ? { status: 'granted', error: null } : { status: 'pending', error: outcome.error }),
       })
       if (result.status === 'success') {
-        const order = await complete(result.orderId, { receipt: result.receipt })
-        return { status: order.status, orderId: order.orderId, error: order.error, receipt: result.receipt }
+        // Tells Toss the order is fulfilled; it stays `granted` when Toss does not confirm.
+        const { confirmed, error } = await client.tryComplete(result.orderId)
+        const { receipt } = result
+        const order = track(result.orderId, confirmed ? { receipt, status: 'completed', error: null } : { receipt, status: 'granted', error })
+        return { status: order.status, orderId: order.orderId, error: order.error, receipt }
       }
       if (result.status === 'canceled' || result.status === 'failed') {
         events.emit({ type: result.status, sku, error: result.error })
@@ -123,5 +118,5 @@ export function createOrdersState(client: IapClient, ctx: TossIapContext) {
     abandon?.abort()
   }
 
-  return { orders, activePurchase, isPurchaseOpen, lastPurchase, track, complete, purchase, abandonPurchase }
+  return { orders, activePurchase, isPurchaseOpen, lastPurchase, track, purchase, abandonPurchase }
 }
