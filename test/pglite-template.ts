@@ -20,10 +20,14 @@ export function pgliteTemplate(): Promise<string> {
   return (store[key] ??= buildTemplate())
 }
 
+/** The installed PGlite's version: a database it made is only opened by the same version. */
+export function pgliteVersion(): string {
+  return (JSON.parse(readFileSync(join(process.cwd(), 'node_modules/@electric-sql/pglite/package.json'), 'utf8')) as { version: string })
+    .version
+}
+
 async function buildTemplate(): Promise<string> {
-  const { version } = JSON.parse(readFileSync(join(process.cwd(), 'node_modules/@electric-sql/pglite/package.json'), 'utf8')) as {
-    version: string
-  }
+  const version = pgliteVersion()
   const cache = join(process.cwd(), 'node_modules', '.cache', 'vue-toss-iap-test')
   const template = join(cache, `pglite-${version}`)
   if (existsSync(join(template, 'PG_VERSION'))) return template

@@ -91,7 +91,10 @@ export const useIapStore = defineStore('toss-iap', () => {
       const since = recoveryState.sinceLastRecovery()
       if (since === null || since >= ctx.recovery.throttle) void sync()
     }
-    const stop = () => document.removeEventListener('visibilitychange', onVisibility)
+    const stop = () => {
+      document.removeEventListener('visibilitychange', onVisibility)
+      ctx.unmounted.removeEventListener('abort', stop)
+    }
     document.addEventListener('visibilitychange', onVisibility)
     ctx.unmounted.addEventListener('abort', stop, { once: true })
     onScopeDispose(stop)

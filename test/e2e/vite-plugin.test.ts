@@ -18,9 +18,10 @@ beforeAll(async () => {
   })
   await server.listen()
   base = server.resolvedUrls!.local[0]!
-  // The server half starts on its first request, with an initdb of its in-memory PGlite that holds
-  // the dev server's event loop for seconds: on a loaded machine, inside the first purchase, that
-  // outlasted the page's wait. Started here, while Chromium starts, the purchase finds it running.
+  // The server half starts on its first request, opening its in-memory PGlite (an initdb on the
+  // first run, a dump load after) with the dev server's event loop held for seconds: on a loaded
+  // machine, inside the first purchase, that outlasted the page's wait. Started here, while Chromium
+  // starts, the purchase finds it running.
   const serverHalf = fetch(new URL('/api/iap/entitlements', base)).then((r) => r.json())
   browser = await chromium.connect(inject('chromiumEndpoint')) // the run's Chromium (e2e.setup.ts)
   expect(await serverHalf).toEqual({ entitlements: [] })

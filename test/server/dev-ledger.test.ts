@@ -1,9 +1,10 @@
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { basename, join } from 'node:path'
 import { PGlite } from '@electric-sql/pglite'
 import { afterAll, describe, expect, it } from 'vitest'
 import { emptyDatabase } from '../../src/vite/serverHalf.ts'
+import { pgliteVersion } from '../pglite-template.ts'
 import { openPGlite } from './pglite.ts'
 
 // The server half of `vite dev` (vue-toss-iap/vite) starts from an empty in-memory PGlite. The
@@ -31,7 +32,6 @@ const Recorded = {
     return copy.db
   },
 } as typeof PGlite
-const PGLITE_VERSION = (JSON.parse(readFileSync('node_modules/@electric-sql/pglite/package.json', 'utf8')) as { version: string }).version
 
 describe("the dev server's empty ledger", () => {
   // The first start meets a torn dump, the second loads the one the first wrote.
@@ -41,7 +41,7 @@ describe("the dev server's empty ledger", () => {
     async () => {
       const folder = join(cacheDir, 'vue-toss-iap')
       mkdirSync(folder)
-      const file = join(folder, `empty-ledger-pglite-${PGLITE_VERSION}.tar.gz`)
+      const file = join(folder, `empty-ledger-pglite-${pgliteVersion()}.tar.gz`)
       writeFileSync(file, 'not a tarball')
       const first = await emptyDatabase(Recorded, cacheDir)
       expect(created).toEqual([[{ loadDataDir: expect.any(Blob) }], []]) // tried the dump, then a new database

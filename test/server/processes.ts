@@ -6,9 +6,14 @@ import { build } from 'esbuild'
 
 /**
  * Builds the worker script into node_modules/.cache (so `pg` resolves from there), once per test
- * process; the process removes it when it exits.
+ * process (files share a process: isolate: false); the process removes it when it exits.
  */
-export async function buildWorker(): Promise<string> {
+let built: Promise<string> | undefined
+export function buildWorker(): Promise<string> {
+  return (built ??= bundleWorker())
+}
+
+async function bundleWorker(): Promise<string> {
   const dir = join(process.cwd(), 'node_modules', '.cache', 'vue-toss-iap-test')
   mkdirSync(dir, { recursive: true })
   const outfile = join(dir, `worker-${process.pid}.mjs`)
