@@ -1,12 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdirSync, rmSync } from 'node:fs'
 import http from 'node:http'
 import { join } from 'node:path'
 import { build } from 'esbuild'
+import { inject } from 'vitest'
 
 /**
- * Builds the worker script into node_modules/.cache (so `pg` resolves from there), once per test
- * process (files share a process: isolate: false); the process removes it when it exits.
+ * Builds the worker script into the run's folder for it (server.setup.ts, which removes it), once
+ * per test process (files share a process: isolate: false).
  */
 let built: Promise<string> | undefined
 export function buildWorker(): Promise<string> {
@@ -14,10 +14,7 @@ export function buildWorker(): Promise<string> {
 }
 
 async function bundleWorker(): Promise<string> {
-  const dir = join(process.cwd(), 'node_modules', '.cache', 'vue-toss-iap-test')
-  mkdirSync(dir, { recursive: true })
-  const outfile = join(dir, `worker-${process.pid}.mjs`)
-  process.once('exit', () => rmSync(outfile, { force: true }))
+  const outfile = join(inject('workerDir'), `worker-${process.pid}.mjs`)
   await build({
     entryPoints: [join(process.cwd(), 'test/server/fixtures/worker.ts')],
     bundle: true,
