@@ -131,7 +131,10 @@ export async function benchStartup({ runs = 15, rates = [1, 4] } = {}) {
     for (const rate of rates) {
       const samples = { with: [], without: [] }
       for (let i = 0; i < runs; i++) {
-        for (const name of ['without', 'with']) samples[name].push(await load(browser, `${base}/${name}/`, rate))
+        // Each pair in turn starts with the other app, so that neither always loads second (onto
+        // whatever the first left warm in the browser and the OS).
+        for (const name of i % 2 ? ['with', 'without'] : ['without', 'with'])
+          samples[name].push(await load(browser, `${base}/${name}/`, rate))
       }
       const installMount = samples.with.map((s) => s.startup)
       const [q1, q3] = quartiles(installMount)
