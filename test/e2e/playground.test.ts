@@ -292,11 +292,12 @@ describe('at desktop width, with the real Vue DevTools', () => {
   }
   /**
    * How many times the DevTools panel subscribed to the page's timeline events. Vue DevTools has a
-   * race of its own (8.x, and upstream vuejs/devtools#648): the panel sends a heartbeat every
-   * 200 ms until the page answers, and sets itself up once per answer, so a page too busy to answer
-   * within 200 ms (the panel's iframe loads on the same main thread) gets two subscriptions, and
-   * every timeline event of every layer shows twice until the page reloads. Read from the shared
-   * DevTools context's hooks, after the heartbeats still in flight have been answered.
+   * race of its own (8.x; vuejs/devtools#648 reports the same symptom): the panel sends a
+   * heartbeat every 200 ms until the page answers, and sets itself up once per answer, so a page
+   * too busy to answer within 200 ms (the panel's iframe loads on the same main thread) gets two
+   * subscriptions, and every timeline event of every layer shows twice until the page reloads.
+   * Read from the shared DevTools context's hooks, after the heartbeats still in flight have been
+   * answered.
    */
   async function timelineSubscriptions(): Promise<number> {
     const read = () =>
