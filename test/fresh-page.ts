@@ -28,17 +28,43 @@ if (typeof document !== 'undefined') {
   document.body.innerHTML = ''
   if (Object.getOwnPropertyDescriptor(document, 'visibilityState')) delete (document as { visibilityState?: unknown }).visibilityState
 
-  const listeners: Array<() => void> = []
+  // What a file leaves on window and document is removed after it. The record drops each listener
+  // the code removes itself: one that kept them all would keep every app a file ever mounted (the
+  // schedule search mounts thousands, and ran out of memory past about 15,000 schedules).
+  const left = new Map<EventTarget, Map<string, { type: string; listener: any; capture: boolean }>>()
+  // A listener is one per type, listener and capture flag, as the DOM counts them.
+  let nextId = 0
+  const ids = new WeakMap<object, number>()
+  const idOf = (listener: object) => ids.get(listener) ?? (ids.set(listener, ++nextId), nextId)
+  const keyOf = (type: string, listener: object, options?: boolean | { capture?: boolean }) => {
+    const capture = typeof options === 'boolean' ? options : !!options?.capture
+    return { key: `${type}\0${capture}\0${idOf(listener)}`, capture }
+  }
   for (const target of [window, document] as EventTarget[]) {
-    const add = target.addEventListener
+    const { addEventListener: add, removeEventListener: remove } = target
+    const record = new Map<string, { type: string; listener: any; capture: boolean }>()
+    left.set(target, record)
     target.addEventListener = function (this: EventTarget, type: string, listener: any, options?: any) {
-      listeners.push(() => target.removeEventListener(type, listener, options))
+      if (listener) {
+        const { key, capture } = keyOf(type, listener, options)
+        record.set(key, { type, listener, capture })
+      }
       return add.call(this, type, listener, options)
     }
-    afterAll(() => void delete (target as { addEventListener?: unknown }).addEventListener)
+    target.removeEventListener = function (this: EventTarget, type: string, listener: any, options?: any) {
+      if (listener) record.delete(keyOf(type, listener, options).key)
+      return remove.call(this, type, listener, options)
+    }
+    afterAll(() => {
+      delete (target as { addEventListener?: unknown }).addEventListener
+      delete (target as { removeEventListener?: unknown }).removeEventListener
+    })
   }
   afterAll(() => {
-    for (const remove of listeners.splice(0)) remove()
+    for (const [target, record] of left) {
+      for (const { type, listener, capture } of record.values()) target.removeEventListener(type, listener, capture)
+      record.clear()
+    }
   })
 }
 
