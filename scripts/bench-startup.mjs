@@ -152,7 +152,7 @@ export async function benchStartup({ runs = 15, rates = [1, 4] } = {}) {
         'startup',
         `what the plugin adds to install + first mount, cold, ${rate}× CPU`,
         `${median(added).toFixed(1)} ms`,
-        `with − without, paired loads, median of ${runs}, IQR ${a1.toFixed(1)}–${a3.toFixed(1)} ms`,
+        `with − without, paired loads (each pair in turn starting with the other), median of ${runs}, IQR ${a1.toFixed(1)}–${a3.toFixed(1)} ms`,
       ])
       const frames = samples.with.map((s) => s.frame)
       const [f1, f3] = quartiles(frames)
