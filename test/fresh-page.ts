@@ -28,44 +28,32 @@ if (typeof document !== 'undefined') {
   document.body.innerHTML = ''
   if (Object.getOwnPropertyDescriptor(document, 'visibilityState')) delete (document as { visibilityState?: unknown }).visibilityState
 
-  // What a file leaves on window and document is removed after it. The record drops each listener
-  // the code removes itself: one that kept them all would keep every app a file ever mounted (the
-  // schedule search mounts thousands, and ran out of memory past about 15,000 schedules).
-  const left = new Map<EventTarget, Map<string, { type: string; listener: any; capture: boolean }>>()
-  // A listener is one per type, listener and capture flag, as the DOM counts them.
-  let nextId = 0
-  const ids = new WeakMap<object, number>()
-  const idOf = (listener: object) => ids.get(listener) ?? (ids.set(listener, ++nextId), nextId)
-  const keyOf = (type: string, listener: object, options?: boolean | { capture?: boolean }) => {
-    const capture = typeof options === 'boolean' ? options : !!options?.capture
-    return { key: `${type}\0${capture}\0${idOf(listener)}`, capture }
-  }
+  // What a file leaves on window and document is removed after it. The record holds only the
+  // listeners still added (one per type, listener and capture flag, as the DOM counts them): one
+  // that kept them all would keep every app a file ever mounted (the schedule search mounts
+  // thousands, and ran out of memory past about 15,000 schedules).
+  type Options = boolean | { capture?: boolean } | undefined
+  const capture = (options: Options) => (typeof options === 'boolean' ? options : !!options?.capture)
   for (const target of [window, document] as EventTarget[]) {
     const { addEventListener: add, removeEventListener: remove } = target
-    const record = new Map<string, { type: string; listener: any; capture: boolean }>()
-    left.set(target, record)
+    const live: Array<[type: string, listener: any, capture: boolean]> = []
+    const find = (type: string, listener: unknown, options: Options) =>
+      live.findIndex(([t, l, c]) => t === type && l === listener && c === capture(options))
     target.addEventListener = function (this: EventTarget, type: string, listener: any, options?: any) {
-      if (listener) {
-        const { key, capture } = keyOf(type, listener, options)
-        record.set(key, { type, listener, capture })
-      }
+      if (listener && find(type, listener, options) === -1) live.push([type, listener, capture(options)])
       return add.call(this, type, listener, options)
     }
     target.removeEventListener = function (this: EventTarget, type: string, listener: any, options?: any) {
-      if (listener) record.delete(keyOf(type, listener, options).key)
+      const at = find(type, listener, options)
+      if (at !== -1) live.splice(at, 1)
       return remove.call(this, type, listener, options)
     }
     afterAll(() => {
+      for (const [type, listener, flag] of live.splice(0)) remove.call(target, type, listener, flag)
       delete (target as { addEventListener?: unknown }).addEventListener
       delete (target as { removeEventListener?: unknown }).removeEventListener
     })
   }
-  afterAll(() => {
-    for (const [target, record] of left) {
-      for (const { type, listener, capture } of record.values()) target.removeEventListener(type, listener, capture)
-      record.clear()
-    }
-  })
 }
 
 const timers = new Set<ReturnType<typeof setTimeout>>()
