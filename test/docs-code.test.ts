@@ -167,6 +167,31 @@ describe('code blocks in the docs', () => {
     for (const file of DOC_FILES) expect(readFileSync(file, 'utf8').match(/\]\(\.\.\/[^)]*\)/g), file).toBeNull()
   })
 
+  it("links inside docs/ point at headings that exist (GitHub's anchors)", () => {
+    const slugs = (file: string) => {
+      const seen = new Map<string, number>()
+      const text = readFileSync(file, 'utf8').replace(/^```[\s\S]*?^```$/gm, '')
+      return new Set(
+        [...text.matchAll(/^#{1,6} (.+)$/gm)].map((m) => {
+          const base = m[1]!
+            .toLowerCase()
+            .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+            .replace(/\s/g, '-')
+          const n = seen.get(base) ?? 0
+          seen.set(base, n + 1)
+          return n === 0 ? base : `${base}-${n}`
+        }),
+      )
+    }
+    const broken: string[] = []
+    for (const file of DOC_FILES)
+      for (const m of readFileSync(file, 'utf8').matchAll(/\]\(([\w.-]*\.md)?#([^)\s]+)\)/g)) {
+        const target = m[1] ? `docs/${m[1]}` : file
+        if (!existsSync(target) || !slugs(target).has(decodeURIComponent(m[2]!))) broken.push(`${file}: ${m[0]}`)
+      }
+    expect(broken).toEqual([])
+  })
+
   it('lists the blocks it skips', () => {
     // Visible on every run, so that a skip is never forgotten.
     console.info(
