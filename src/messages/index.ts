@@ -2,10 +2,12 @@ import type { IapErrorCode } from '../core/errors.js'
 import type { ServerErrorCode } from '../server/http.js'
 import type { PurchaseStatus } from '../vue/types.js'
 
-// Words an app can show its users, for every error code and purchase status, in Korean and
-// English. An entry of its own (`vue-toss-iap/messages`): an app that writes its own texts ships
-// none of these. Each table is a `Record` over the code and status unions, so a code added to the
-// package without a text here is a compile error.
+// Words an app can show its users, in Korean and English: one sentence per whole purchase outcome
+// (`outcomeMessage`, status and error read together), and a text per page error code, purchase
+// status and server error code (`messageFor`). An entry of its own (`vue-toss-iap/messages`): an
+// app that writes its own texts ships none of these. Each table is a `Record` over the code and
+// status unions, so a code added to the package without a text here is a compile error (and
+// test/messages.test.ts reads the server's source for codes answered outside the union).
 
 export type MessageLocale = 'ko' | 'en'
 
