@@ -1,10 +1,13 @@
 import type { IapErrorCode } from '../core/errors.js'
+import type { ServerErrorCode } from '../server/http.js'
 import type { PurchaseStatus } from '../vue/types.js'
 
-// Words an app can show its users, for every error code and purchase status, in Korean and
-// English. An entry of its own (`vue-toss-iap/messages`): an app that writes its own texts ships
-// none of these. Each table is a `Record` over the code and status unions, so a code added to the
-// package without a text here is a compile error.
+// Words an app can show its users, in Korean and English: one sentence per whole purchase outcome
+// (`outcomeMessage`, status and error read together), and a text per page error code, purchase
+// status and server error code (`messageFor`). An entry of its own (`vue-toss-iap/messages`): an
+// app that writes its own texts ships none of these. Each table is a `Record` over the code and
+// status unions, so a code added to the package without a text here is a compile error (and
+// test/messages.test.ts reads the server's source for codes answered outside the union).
 
 export type MessageLocale = 'ko' | 'en'
 
@@ -13,6 +16,36 @@ export interface IapMessages {
   errors: Record<IapErrorCode, string>
   /** A short label per purchase status. `idle` is `''`: before a purchase there is nothing to say. */
   statuses: Record<PurchaseStatus, string>
+  /**
+   * Whole purchase outcomes, status and error read together (see `outcomeMessage`): each one
+   * message that never says "failed" and "will be delivered" at once.
+   */
+  outcomes: OutcomeMessages
+  /**
+   * One sentence per `error.code` the server half (`vue-toss-iap/server`) answers, for the user.
+   * A `Record` over the server's code union: a new code without a text is a compile error.
+   */
+  serverErrors: Record<ServerErrorCode, string>
+}
+
+/** The texts `outcomeMessage` picks from, beside the error texts it reuses for `failed`. */
+export interface OutcomeMessages {
+  purchasing: string
+  /** Paid; the app's grant runs. */
+  granting: string
+  /** Granted (also `completed`): the product is the user's. */
+  granted: string
+  completed: string
+  /** Paid; the grant waits for recovery. Whatever error came with it, the user need do nothing. */
+  pending: string
+  /** Toss holds the payment for approval (`PAYMENT_PENDING`): delivered once approved. */
+  awaitingApproval: string
+  /** The user closed the payment sheet (`USER_CANCELED`): nothing was charged. */
+  canceled: string
+  /** The app closed the purchase before payment (`ABORTED` with status `canceled`): nothing was charged. */
+  abandoned: string
+  /** `failed` without an error: nothing was charged. */
+  failed: string
 }
 
 export const ko: IapMessages = {
@@ -49,6 +82,45 @@ export const ko: IapMessages = {
     pending: '결제 완료, 곧 지급돼요',
     canceled: '취소됨',
     failed: '구매 실패 (결제된 금액 없음)',
+  },
+  outcomes: {
+    purchasing: '결제하고 있어요.',
+    granting: '결제됐어요. 상품을 지급하고 있어요.',
+    granted: '상품이 지급됐어요.',
+    completed: '구매가 끝났어요. 상품이 지급됐어요.',
+    pending: '결제는 완료됐어요. 상품은 곧 자동으로 지급돼요.',
+    awaitingApproval: '결제 승인을 기다리고 있어요. 승인되면 자동으로 지급돼요.',
+    canceled: '결제를 취소했어요. 결제된 금액은 없어요.',
+    abandoned: '결제를 중단했어요. 결제된 금액은 없어요.',
+    failed: '구매하지 못했어요. 결제된 금액은 없어요.',
+  },
+  serverErrors: {
+    ORIGIN_NOT_ALLOWED: '이 화면에서는 서버에 연결할 수 없어요. 고객센터에 알려 주세요.',
+    METHOD_NOT_ALLOWED: '앱이 잘못된 요청을 보냈어요. 고객센터에 알려 주세요.',
+    UNSUPPORTED_MEDIA_TYPE: '앱이 잘못된 요청을 보냈어요. 고객센터에 알려 주세요.',
+    BODY_TOO_LARGE: '앱이 잘못된 요청을 보냈어요. 고객센터에 알려 주세요.',
+    INVALID_JSON: '앱이 잘못된 요청을 보냈어요. 고객센터에 알려 주세요.',
+    INVALID_ORDER: '주문 정보가 올바르지 않아요. 고객센터에 알려 주세요.',
+    INVALID_EVENT: '토스에서 온 알림을 읽지 못했어요.',
+    UNAUTHENTICATED: '로그인이 필요해요. 다시 로그인해 주세요.',
+    AUTHENTICATION_UNAVAILABLE: '로그인을 확인하지 못했어요. 잠시 후 다시 시도해 주세요.',
+    ORDER_OWNED_BY_ANOTHER_USER: '다른 계정에서 이미 받은 주문이에요.',
+    ORDER_IN_PROGRESS: '토스가 아직 결제를 처리하고 있어요. 끝나면 자동으로 지급돼요.',
+    PAYMENT_FAILED: '결제가 완료되지 않았어요. 결제된 금액은 없어요.',
+    ORDER_REFUNDED: '환불된 주문이라 지급하지 않았어요.',
+    ORDER_NOT_FOUND: '토스에서 이 주문을 아직 찾지 못했어요. 결제됐다면 자동으로 지급돼요.',
+    MINIAPP_MISMATCH: '이 앱의 주문이 아니에요.',
+    TOSS_ERROR: '토스에서 주문을 확인하지 못했어요. 결제됐다면 자동으로 지급돼요.',
+    TOSS_RATE_LIMITED: '요청이 많아 잠시 기다리고 있어요. 결제됐다면 자동으로 지급돼요.',
+    TOSS_UNAVAILABLE: '토스에 잠시 연결할 수 없어요. 결제됐다면 자동으로 지급돼요.',
+    TOSS_TIMEOUT: '토스에서 응답이 없어요. 결제됐다면 자동으로 지급돼요.',
+    TOSS_UNREACHABLE: '토스에 연결하지 못했어요. 결제됐다면 자동으로 지급돼요.',
+    TOSS_TLS_REFUSED: '서버 설정에 문제가 있어요. 결제됐다면 고친 뒤 자동으로 지급돼요.',
+    TOSS_REJECTED: '서버 설정에 문제가 있어요. 결제됐다면 고친 뒤 자동으로 지급돼요.',
+    TOSS_BAD_RESPONSE: '토스에서 예상하지 못한 응답이 왔어요. 결제됐다면 자동으로 지급돼요.',
+    GRANT_FAILED: '결제는 완료됐어요. 상품은 곧 자동으로 지급돼요.',
+    LEDGER_UNAVAILABLE: '서버에 잠시 문제가 있어요. 결제됐다면 자동으로 지급돼요.',
+    INTERNAL: '서버에 문제가 생겼어요. 결제됐다면 자동으로 지급돼요.',
   },
 }
 
@@ -87,12 +159,61 @@ export const en: IapMessages = {
     canceled: 'Canceled',
     failed: 'Failed; nothing was charged',
   },
+  outcomes: {
+    purchasing: 'Paying…',
+    granting: 'Paid. Delivering it now…',
+    granted: 'Delivered. It is yours.',
+    completed: 'All done. It is yours.',
+    pending: 'Paid. It will be delivered automatically shortly.',
+    awaitingApproval: 'Your payment is waiting for approval. It will be delivered once approved.',
+    canceled: 'You closed the payment sheet. Nothing was charged.',
+    abandoned: 'The purchase was stopped. Nothing was charged.',
+    failed: 'The purchase did not go through. Nothing was charged.',
+  },
+  serverErrors: {
+    ORIGIN_NOT_ALLOWED: 'This page may not reach the server. Please let support know.',
+    METHOD_NOT_ALLOWED: 'The app made an invalid request. Please let support know.',
+    UNSUPPORTED_MEDIA_TYPE: 'The app made an invalid request. Please let support know.',
+    BODY_TOO_LARGE: 'The app made an invalid request. Please let support know.',
+    INVALID_JSON: 'The app made an invalid request. Please let support know.',
+    INVALID_ORDER: 'The order details are not valid. Please let support know.',
+    INVALID_EVENT: 'A notice from Toss could not be read.',
+    UNAUTHENTICATED: 'Please sign in again.',
+    AUTHENTICATION_UNAVAILABLE: 'Your sign-in could not be checked. Please try again in a moment.',
+    ORDER_OWNED_BY_ANOTHER_USER: 'This order was already given to another account.',
+    ORDER_IN_PROGRESS: 'Toss is still processing the payment. It will be delivered automatically once done.',
+    PAYMENT_FAILED: 'The payment did not go through. Nothing was charged.',
+    ORDER_REFUNDED: 'This order was refunded, so it was not delivered.',
+    ORDER_NOT_FOUND: 'Toss does not show this order yet. If you paid, it will be delivered automatically.',
+    MINIAPP_MISMATCH: 'This order belongs to another app.',
+    TOSS_ERROR: 'Toss could not confirm the order. If you paid, it will be delivered automatically.',
+    TOSS_RATE_LIMITED: 'Many requests right now. If you paid, it will be delivered automatically.',
+    TOSS_UNAVAILABLE: 'Toss is briefly unavailable. If you paid, it will be delivered automatically.',
+    TOSS_TIMEOUT: 'Toss did not answer. If you paid, it will be delivered automatically.',
+    TOSS_UNREACHABLE: 'The server could not reach Toss. If you paid, it will be delivered automatically.',
+    TOSS_TLS_REFUSED: 'The server is misconfigured. If you paid, it will be delivered once it is fixed.',
+    TOSS_REJECTED: 'The server is misconfigured. If you paid, it will be delivered once it is fixed.',
+    TOSS_BAD_RESPONSE: 'Toss answered something unexpected. If you paid, it will be delivered automatically.',
+    GRANT_FAILED: 'Paid. It will be delivered automatically shortly.',
+    LEDGER_UNAVAILABLE: 'The server has a brief problem. If you paid, it will be delivered automatically.',
+    INTERNAL: 'Something went wrong on the server. If you paid, it will be delivered automatically.',
+  },
 }
 
 export const messages: Record<MessageLocale, IapMessages> = { ko, en }
 
-/** What `messageFor` takes: an error code, a status, anything with a `code` (an `IapError`), or nothing. */
-export type MessageSubject = IapErrorCode | PurchaseStatus | { readonly code: IapErrorCode } | null | undefined
+/**
+ * What `messageFor` takes: an error code (the page's or the server's), a status, anything with a
+ * `code` (an `IapError`), a server's error body (`{ error: { code } }`), or nothing.
+ */
+export type MessageSubject =
+  | IapErrorCode
+  | ServerErrorCode
+  | PurchaseStatus
+  | { readonly code: IapErrorCode | ServerErrorCode }
+  | { readonly error: { readonly code: ServerErrorCode } }
+  | null
+  | undefined
 
 /**
  * The text to show for an error code, a purchase status or an `IapError`, in `locale` (default
@@ -101,8 +222,65 @@ export type MessageSubject = IapErrorCode | PurchaseStatus | { readonly code: Ia
 export function messageFor(subject: MessageSubject, locale: MessageLocale = 'ko'): string {
   if (subject === null || subject === undefined) return ''
   const table = messages[locale] ?? ko
-  const key: string = typeof subject === 'string' ? subject : subject.code
+  const key = typeof subject === 'string' ? subject : codeOf(subject)
+  if (key === undefined) return table.errors.UNKNOWN
   if (Object.hasOwn(table.statuses, key)) return table.statuses[key as PurchaseStatus]
+  // A code both halves know (GRANT_FAILED) reads the page's text; the two say the same.
   if (Object.hasOwn(table.errors, key)) return table.errors[key as IapErrorCode]
+  if (Object.hasOwn(table.serverErrors, key)) return table.serverErrors[key as ServerErrorCode]
   return table.errors.UNKNOWN
+}
+
+/** The code of an error, or of a server's error body; `undefined` for anything else. */
+function codeOf(subject: object): string | undefined {
+  const own = (subject as { code?: unknown }).code
+  if (typeof own === 'string') return own
+  const body = (subject as { error?: unknown }).error
+  const code = typeof body === 'object' && body !== null ? (body as { code?: unknown }).code : undefined
+  return typeof code === 'string' ? code : undefined
+}
+
+/** A purchase outcome as `usePurchase`, `purchase()`, an order record or `lastPurchase` give it. */
+export interface OutcomeLike {
+  readonly status: PurchaseStatus
+  readonly error?: { readonly code: IapErrorCode } | null
+}
+
+/**
+ * One message for a whole purchase outcome, status and error read together, in `locale` (default
+ * Korean): the sentence to show under a buy button. It never contradicts itself: a paid order
+ * (`granting`, `granted`, `completed`, `pending`) never reads "failed" or "try again", whatever error
+ * came with it; `PAYMENT_PENDING` reads "waiting for approval", never "failed"; a `failed` purchase
+ * reads its error's own text. `idle` and `null` give `''`.
+ *
+ * ```ts
+ * outcomeMessage({ status: 'failed', error: new IapError('PAYMENT_PENDING', '…') }) // '결제 승인을 기다리고 있어요. 승인되면 자동으로 지급돼요.'
+ * ```
+ */
+export function outcomeMessage(outcome: OutcomeLike | null | undefined, locale: MessageLocale = 'ko'): string {
+  if (outcome === null || outcome === undefined) return ''
+  const table = messages[locale] ?? ko
+  const code = outcome.error?.code
+  switch (outcome.status) {
+    case 'idle':
+      return ''
+    case 'purchasing':
+      return table.outcomes.purchasing
+    case 'granting':
+      return table.outcomes.granting
+    case 'granted':
+      return table.outcomes.granted
+    case 'completed':
+      return table.outcomes.completed
+    case 'pending':
+      return code === 'PAYMENT_PENDING' ? table.outcomes.awaitingApproval : table.outcomes.pending
+    case 'canceled':
+      return code === 'ABORTED' ? table.outcomes.abandoned : table.outcomes.canceled
+    case 'failed':
+      if (code === 'PAYMENT_PENDING') return table.outcomes.awaitingApproval
+      return code !== undefined && Object.hasOwn(table.errors, code) ? table.errors[code] : table.outcomes.failed
+    default:
+      // A status from a newer version: say nothing rather than something wrong.
+      return ''
+  }
 }

@@ -32,6 +32,8 @@ export type ServerErrorCode =
   | 'TOSS_BAD_RESPONSE'
   | 'GRANT_FAILED'
   | 'LEDGER_UNAVAILABLE'
+  /** `toNodeListener`: the handler itself threw (a bug); nothing was recorded by that request. */
+  | 'INTERNAL'
 
 /** The JSON body of every error answer. */
 export interface ServerErrorBody {
