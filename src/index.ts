@@ -39,15 +39,7 @@ export type { TossIapOptions } from './vue/plugin.js'
 export type { EntitlementSettings, RecoverySettings } from './vue/context.js'
 export { useIapStore } from './vue/store.js'
 export type { IapStore, RecoveryState } from './vue/store.js'
-export type {
-  IapOrder,
-  IapOrderEvent,
-  LoadStatus,
-  OrderStatus,
-  PurchaseOptions,
-  PurchaseOutcome,
-  PurchaseStatus,
-} from './vue/types.js'
+export type { IapOrder, IapOrderEvent, LoadStatus, OrderStatus, PurchaseOptions, PurchaseOutcome, PurchaseStatus } from './vue/types.js'
 export { useProductStore } from './vue/productStore.js'
 export type { ProductStore } from './vue/productStore.js'
 export { useOrderHistoryStore } from './vue/historyStore.js'
@@ -68,3 +60,10 @@ export type { UseOrderHistoryReturn } from './vue/useOrderHistory.js'
 export { createCache, DEFAULT_CACHE_TTL } from './core/cache.js'
 export type { CacheOptions, StorageLike } from './core/cache.js'
 export type { Entitlement, EntitlementSource, RevokeReason, ServerEntitlement } from './core/entitlements.js'
+// Toss login: the session every grant and entitlements request is verified with.
+export { createTossLogin } from './core/login.js'
+export type { TossLogin, TossLoginOptions, TossLoginOutcome, TossLoginSession } from './core/login.js'
+export { useLoginStore } from './vue/loginStore.js'
+export type { LoginStore, TossLoginStatus } from './vue/loginStore.js'
+export { useTossLogin } from './vue/useTossLogin.js'
+export type { UseTossLoginReturn } from './vue/useTossLogin.js'

@@ -32,6 +32,11 @@ export interface IapClientOptions {
    * Listeners never change what happens to money. Default: the console.
    */
   reportError?: ListenerErrorReporter
+  /**
+   * Runs before each purchase reaches Toss (the login's gate): a result ends the purchase there
+   * (`canceled` or `failed`), and nothing is paid.
+   */
+  beforePurchase?: () => Promise<PurchaseResult | null>
 }
 
 /**
@@ -101,7 +106,13 @@ export function createClient(
   const report = options.reportError ?? reportToConsole
   const grants = createGrantRegistry(options.grant, options.onGrantSettled, report)
 
-  function call<T>(capability: IapCapability, name: string, run: () => Promise<unknown>, read: (v: unknown) => T, detail?: string): Promise<T> {
+  function call<T>(
+    capability: IapCapability,
+    name: string,
+    run: () => Promise<unknown>,
+    read: (v: unknown) => T,
+    detail?: string,
+  ): Promise<T> {
     return observe(name, detail, async () => {
       try {
         assertCapability(capability)
@@ -142,13 +153,17 @@ export function createClient(
       )
     },
     request: call,
-    purchase: (request) =>
-      observe(
-        request?.kind === 'subscription' ? 'createSubscriptionPurchaseOrder' : 'createOneTimePurchaseOrder',
-        request?.sku,
-        () => runPurchase(request, { grants, timeouts, report }),
-        (result) => (result.status === 'success' ? null : result.error),
-      ),
+    purchase: (request) => {
+      const start = () =>
+        observe(
+          request?.kind === 'subscription' ? 'createSubscriptionPurchaseOrder' : 'createOneTimePurchaseOrder',
+          request?.sku,
+          () => runPurchase(request, { grants, timeouts, report }),
+          (result) => (result.status === 'success' ? null : result.error),
+        )
+      const gate = options.beforePurchase
+      return gate ? gate().then((refused) => refused ?? start()) : start()
+    },
     grant: (order) => grants.run(order, timeouts.grant),
   }
   return client

@@ -1,6 +1,6 @@
 import type { ServerEntitlement } from './entitlements.js'
 import { IapError } from './errors.js'
-import { endpointInit, warnIfRelative, type EndpointOptions } from './grantViaEndpoint.js'
+import { sendSigned, warnIfRelative, type EndpointOptions } from './grantViaEndpoint.js'
 
 /** As for `grantViaEndpoint`: headers (or a function for a fresh token each time), credentials, fetch. */
 export type EntitlementsViaEndpointOptions = EndpointOptions
@@ -24,10 +24,7 @@ export function entitlementsViaEndpoint(
     warnIfRelative(url, 'entitlementsViaEndpoint')
     let response: Response
     try {
-      response = await (options.fetch ?? fetch)(
-        url,
-        await endpointInit(options, { method: 'GET', headers: { Accept: 'application/json' } }),
-      )
+      response = await sendSigned(url, options, { method: 'GET', headers: { Accept: 'application/json' } })
     } catch (error) {
       throw new IapError('NETWORK_ERROR', 'the entitlements endpoint could not be reached', { cause: error })
     }

@@ -25,6 +25,7 @@ export const PACKAGE_ERROR_CODES = [
   'INVALID_RESPONSE',
   'INVALID_ARGUMENT',
   'NOT_INSTALLED',
+  'LOGIN_REQUIRED',
   'UNKNOWN',
 ] as const
 

@@ -1,4 +1,5 @@
 import { detectEnvironment } from './environment.js'
+import { sessionSource } from './session.js'
 import type { GrantFn } from './types.js'
 
 /** Headers for each request: fixed, or computed per call (a fresh login token each time). */
@@ -43,7 +44,26 @@ export async function endpointInit(options: EndpointOptions, init: RequestInit):
   const { fetch: _fetch, headers, credentials = 'include', ...rest } = options
   const resolved = new Headers(typeof headers === 'function' ? await headers() : headers)
   for (const [name, value] of new Headers(init.headers)) if (!resolved.has(name)) resolved.set(name, value)
+  // The plugin's login (createTossIap({ login })) signs each request, unless the caller did.
+  const token = resolved.has('Authorization') ? null : sessionSource()?.token()
+  if (token) resolved.set('Authorization', `Bearer ${token}`)
   return { ...rest, credentials, ...init, headers: resolved, redirect: 'manual' }
+}
+
+/**
+ * Sends one request; when the server refuses the plugin's login session (401), logs in again once
+ * (`renew`) and sends it once more. Never a loop.
+ */
+export async function sendSigned(url: string | URL, options: EndpointOptions, init: RequestInit): Promise<Response> {
+  const login = sessionSource()
+  let signed = false
+  const send = async () => {
+    const request = await endpointInit(options, init)
+    signed = !!login && (request.headers as Headers).get('Authorization') === `Bearer ${login.token()}`
+    return (options.fetch ?? fetch)(url, request)
+  }
+  const response = await send()
+  return response.status === 401 && signed && (await login!.renew()) ? send() : response
 }
 
 /**
@@ -78,11 +98,8 @@ export async function answeredYes(response: Response): Promise<boolean> {
 export function grantViaEndpoint(url: string | URL, options: GrantViaEndpointOptions = {}): GrantFn {
   return async (order) => {
     warnIfRelative(url, 'grantViaEndpoint')
-    const init = await endpointInit(options, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify(order),
-    })
-    return answeredYes(await (options.fetch ?? fetch)(url, init))
+    return answeredYes(
+      await sendSigned(url, options, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(order) }),
+    )
   }
 }

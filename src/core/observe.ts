@@ -17,7 +17,12 @@ export interface BridgeCallEvent {
  * Runs one call (`work`) of the client under observation; `failed` tells an answer that is a
  * failure (a purchase resolves with its outcome, it never rejects).
  */
-export type Observer = <T>(name: string, detail: string | undefined, work: () => Promise<T>, failed?: (value: T) => IapError | null) => Promise<T>
+export type Observer = <T>(
+  name: string,
+  detail: string | undefined,
+  work: () => Promise<T>,
+  failed?: (value: T) => IapError | null,
+) => Promise<T>
 
 /**
  * Tells `listener` when each call starts and ends. A listener: what it throws is reported, never in

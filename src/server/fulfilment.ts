@@ -222,11 +222,13 @@ export function createFulfilmentHandler(options: FulfilmentHandlerOptions): Fulf
   }
 }
 
-function tossFailure(
+/** The answer for a failed partner call (`what`: which request, for the message). */
+export function tossFailure(
   error: unknown,
-  orderId: string,
+  orderId: string | null,
   headers: Headers,
   report: NonNullable<FulfilmentHandlerOptions['onError']>,
+  what = 'order-status',
 ): Response {
   const code = error instanceof TossApiError ? error.code : 'NETWORK'
   const answer = (status: number, c: Parameters<typeof errorResponse>[1], message: string, retryAfter?: number) => {
@@ -245,7 +247,7 @@ function tossFailure(
       return answer(502, 'TOSS_TLS_REFUSED', 'the server could not connect to Toss securely (certificates)')
     case 'REJECTED':
     case 'INVALID_ARGUMENT':
-      return answer(502, 'TOSS_REJECTED', 'Toss refused the order-status request')
+      return answer(502, 'TOSS_REJECTED', `Toss refused the ${what} request`)
     case 'BAD_RESPONSE':
       return answer(502, 'TOSS_BAD_RESPONSE', 'Toss answered something this server does not understand')
     default:

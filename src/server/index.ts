@@ -1,6 +1,10 @@
-export { createTossPartnerClient, parseTossTime, TOSS_ORDER_STATUSES } from './partnerClient.js'
+export { createTossPartnerClient, parseTossTime, TOSS_LOGIN_PATHS, TOSS_ORDER_STATUSES } from './partnerClient.js'
 export type {
   GetOrderStatusOptions,
+  TossCallOptions,
+  TossLoginField,
+  TossLoginTokens,
+  TossLoginUser,
   TossClientLogEvent,
   TossCredential,
   TossOrderStatus,
@@ -39,6 +43,10 @@ export type { CorsOptions, ServerErrorBody, ServerErrorCode } from './http.js'
 export { createEntitlementsHandler, entitlementsFrom } from './entitlements.js'
 export type { EntitlementsBody, EntitlementsHandlerOptions } from './entitlements.js'
 export { toNodeListener } from './node.js'
+export { bearerToken, createSessionStore } from './sessions.js'
+export type { Session, SessionAnswer, SessionOptions, SessionStore } from './sessions.js'
+export { createLoginHandler, createLogoutHandler, createUnlinkHandler, decryptTossUserField } from './login.js'
+export type { LoginHandler, LoginHandlerOptions, LogoutHandlerOptions, TossLogin, TossUnlink, UnlinkHandlerOptions } from './login.js'
 // The types the page half sends and reads, so both halves share one definition.
 export type { ServerEntitlement } from '../core/entitlements.js'
 export type { GrantOrder, GrantOrderKind, OrderKind, ProductType, SubscriptionInfo } from '../core/types.js'

@@ -115,6 +115,8 @@ export interface GrantLedger {
   ordersOf(userId: string): Promise<GrantRecord[]>
   /** Runs `fn` in a transaction of the ledger's database. */
   transaction<T>(fn: (tx: GrantTransaction) => Promise<T>): Promise<T>
+  /** Runs one statement on the ledger's database, outside any transaction (sessions read through it). */
+  query: SqlQueryable['query']
   /**
    * Marks a granted order refunded, once: only the call that moves it from `refunded_at IS NULL`
    * runs `onRevoke`, in the same transaction (throwing rolls the mark back). `null` when the order
@@ -257,6 +259,29 @@ const MIGRATIONS: readonly string[] = [
      last_finished_at timestamptz,
      lease_until timestamptz,
      updated_at timestamptz NOT NULL DEFAULT now()
+   );`,
+  // 3: Toss login's sessions and unlink callbacks (#19).
+  `CREATE TABLE toss_iap_sessions (
+     token_hash text PRIMARY KEY,
+     user_id text NOT NULL,
+     user_key text NOT NULL,
+     referrer text,
+     created_at timestamptz NOT NULL DEFAULT now(),
+     last_used_at timestamptz NOT NULL DEFAULT now(),
+     expires_at timestamptz NOT NULL,
+     max_expires_at timestamptz NOT NULL,
+     revoked_at timestamptz,
+     revoked_reason text
+   );
+   CREATE INDEX toss_iap_sessions_user ON toss_iap_sessions (user_id);
+   CREATE INDEX toss_iap_sessions_user_key ON toss_iap_sessions (user_key);
+   CREATE TABLE toss_iap_unlinks (
+     id bigserial PRIMARY KEY,
+     user_key text,
+     referrer text,
+     payload jsonb NOT NULL,
+     sessions_ended integer NOT NULL,
+     received_at timestamptz NOT NULL DEFAULT now()
    );`,
 ]
 
@@ -450,6 +475,7 @@ export async function createGrantLedger(db: PGliteLike | PgPoolLike): Promise<Gr
       return rows.map(toRecord)
     },
     transaction,
+    query: (sql, params) => db.query(sql, params),
     markRefunded: (orderId, { tossStatusAt = null }, onRevoke) =>
       transaction(async (tx) => {
         const { rows } = await tx.query<Row>(

@@ -85,13 +85,65 @@ export interface GetOrderStatusOptions {
   signal?: AbortSignal
 }
 
+/** What `generateToken` and `refreshToken` answer. The tokens are Toss's: keep them on the server. */
+export interface TossLoginTokens {
+  accessToken: string
+  /** `null` when Toss sent none. */
+  refreshToken: string | null
+  /** Seconds the access token lives, as Toss said (`expiresIn`); `null` when it did not say. */
+  expiresIn: number | null
+  /** `null` when Toss sent none. */
+  scope: string | null
+  tokenType: string | null
+}
+
+/** The personal fields of login-me, as Toss sends them: encrypted (see `decryptTossUserField`), `null` when not shared. */
+export type TossLoginField = 'name' | 'phone' | 'birthday' | 'ci' | 'di' | 'gender' | 'nationality' | 'email'
+
+/** What login-me answers about the user. */
+export interface TossLoginUser {
+  /** The user's key for this mini-app, always as a string (Toss may send a JSON number; no digit is lost). */
+  userKey: string
+  scope: string | null
+  agreedTerms: string[]
+  /** Each personal field still encrypted as Toss sent it, `null` when the user did not share it. */
+  encrypted: Record<TossLoginField, string | null>
+}
+
+/** An abort signal for one call. */
+export interface TossCallOptions {
+  signal?: AbortSignal
+}
+
 export interface TossPartnerClient {
   getOrderStatus(orderId: string, options: GetOrderStatusOptions): Promise<TossOrderStatusResult>
+  /**
+   * Toss login: exchanges the page's `appLogin()` answer for Toss's tokens. A code works once and
+   * for about 10 minutes; a refused one is `REJECTED` (ask the user to log in again).
+   */
+  generateToken(grant: { authorizationCode: string; referrer: string }, options?: TossCallOptions): Promise<TossLoginTokens>
+  /** Renews Toss's access token. */
+  refreshToken(refreshToken: string, options?: TossCallOptions): Promise<TossLoginTokens>
+  /** Who the access token belongs to: the `userKey` every order-status call needs. */
+  getLoginUser(accessToken: string, options?: TossCallOptions): Promise<TossLoginUser>
+  /** Logs one access token out at Toss. */
+  removeAccessByAccessToken(accessToken: string, options?: TossCallOptions): Promise<void>
+  /** Logs every token of a user out at Toss. */
+  removeAccessByUserKey(userKey: string, options?: TossCallOptions): Promise<void>
   /** Closes kept-alive sockets. */
   close(): void
 }
 
-const ORDER_STATUS_PATH = '/api-partner/v1/apps-in-toss/order/get-order-status'
+const PARTNER = '/api-partner/v1/apps-in-toss'
+const ORDER_STATUS_PATH = `${PARTNER}/order/get-order-status`
+/** Toss login's partner paths. */
+export const TOSS_LOGIN_PATHS = {
+  generateToken: `${PARTNER}/user/oauth2/generate-token`,
+  refreshToken: `${PARTNER}/user/oauth2/refresh-token`,
+  loginMe: `${PARTNER}/user/oauth2/login-me`,
+  removeByAccessToken: `${PARTNER}/user/oauth2/access/remove-by-access-token`,
+  removeByUserKey: `${PARTNER}/user/oauth2/access/remove-by-user-key`,
+} as const
 const MAX_ANSWER_BYTES = 64 * 1024
 
 /** Reads a Toss timestamp: with `Z` or an offset as given, without one as Korean time (UTC+9). */
@@ -118,6 +170,17 @@ function credentialsOf(options: TossPartnerClientOptions): TossCredential[] {
 interface PostFailure {
   error: NodeJS.ErrnoException
   handshake: boolean
+}
+
+/** One request to the partner API. */
+interface Call {
+  method: 'GET' | 'POST'
+  path: string
+  /** JSON text, or none (GET). */
+  body?: string
+  headers: Record<string, string>
+  /** What the call is, for errors: `order-status`, `generate-token`, … */
+  what: string
 }
 
 interface Answer {
@@ -188,7 +251,6 @@ export function createTossPartnerClient(options: TossPartnerClientOptions): Toss
   })
   const base = new URL(options.baseUrl ?? 'https://apps-in-toss-api.toss.im')
   if (base.protocol !== 'https:') throw new TossApiError('INVALID_ARGUMENT', 'baseUrl must be https: the partner API is mutual TLS')
-  const url = new URL(ORDER_STATUS_PATH, base)
   const timeoutMs = options.timeoutMs ?? 5000
   const retry = options.retry === false ? { attempts: 1 } : (options.retry ?? {})
   const attempts = Math.max(1, retry.attempts ?? 3)
@@ -196,15 +258,14 @@ export function createTossPartnerClient(options: TossPartnerClientOptions): Toss
   const maxDelay = retry.maxDelayMs ?? 3000
   let current = 0
 
-  const post = (agent: https.Agent, body: string, userKey: string, signal?: AbortSignal) =>
+  const post = (agent: https.Agent, call: Call, signal?: AbortSignal) =>
     new Promise<Answer>((resolve, reject) => {
-      const request = https.request(url, {
-        method: 'POST',
+      const request = https.request(new URL(call.path, base), {
+        method: call.method,
         agent,
         headers: {
-          'Content-Type': 'application/json',
-          'Content-Length': Buffer.byteLength(body),
-          'x-toss-user-key': userKey,
+          ...call.headers,
+          ...(call.body !== undefined && { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(call.body) }),
         },
         signal,
       })
@@ -232,7 +293,7 @@ export function createTossPartnerClient(options: TossPartnerClientOptions): Toss
           reject({ error, handshake: false } satisfies PostFailure)
         })
       })
-      request.end(body)
+      request.end(call.body)
     })
 
   /**
@@ -241,14 +302,14 @@ export function createTossPartnerClient(options: TossPartnerClientOptions): Toss
    * fresh connection before any answer. A pair becomes the current one only once it got an answer,
    * so a plain network reset never moves the client off a good pair.
    */
-  async function send(body: string, userKey: string, signal?: AbortSignal): Promise<Answer> {
+  async function send(call: Call, signal?: AbortSignal): Promise<Answer> {
     const start = current
     let alerts = 0
     let lastReset: PostFailure | undefined
     for (let tried = 0; tried < agents.length; tried++) {
       const index = (start + tried) % agents.length
       try {
-        const answer = await post(agents[index]!, body, userKey, signal)
+        const answer = await post(agents[index]!, call, signal)
         if (index !== current) {
           options.log?.({ type: 'rotate', from: current, to: index })
           current = index
@@ -265,11 +326,11 @@ export function createTossPartnerClient(options: TossPartnerClientOptions): Toss
     throw new TossApiError('TLS_REFUSED', `Toss refused every client certificate (${agents.length}) at the TLS handshake`)
   }
 
-  function classify(error: unknown, attempt: number): TossApiError {
+  function classify(error: unknown, attempt: number, what: string): TossApiError {
     if (error instanceof TossApiError) return error
     const e = error as NodeJS.ErrnoException
     if (e?.name === 'AbortError' || e?.code === 'ABORT_ERR')
-      return new TossApiError('ABORTED', 'the order-status call was aborted', { attempts: attempt })
+      return new TossApiError('ABORTED', `the ${what} call was aborted`, { attempts: attempt })
     if (e?.code === 'VUE_TOSS_IAP_TIMEOUT')
       return new TossApiError('TIMEOUT', `no answer from Toss within ${timeoutMs} ms`, { attempts: attempt })
     if (e?.code === 'VUE_TOSS_IAP_TOO_LARGE')
@@ -279,33 +340,39 @@ export function createTossPartnerClient(options: TossPartnerClientOptions): Toss
     return new TossApiError('NETWORK', `could not reach Toss (${e?.code ?? 'network error'})`, { attempts: attempt, cause: e })
   }
 
-  function parse(answer: Answer, orderId: string, attempt: number): TossOrderStatusResult {
+  /**
+   * The `success` object of an answer, or the typed refusal. `userKey` is read from the raw text
+   * first: Toss may send it as a JSON number, which `JSON.parse` would round above 2^53.
+   */
+  function unwrap(answer: Answer, attempt: number, what: string): Record<string, unknown> | undefined {
     let json: unknown
     try {
-      json = JSON.parse(answer.body)
+      json = JSON.parse(answer.body.replace(/("userKey"\s*:\s*)(-?\d+)(?=\s*[,}])/g, '$1"$2"'))
     } catch {
       throw new TossApiError('BAD_RESPONSE', `Toss answered ${answer.status} with a body that is not JSON`, {
         httpStatus: answer.status,
         attempts: attempt,
       })
     }
-    const body = json as { resultType?: unknown; success?: Record<string, unknown>; error?: { errorCode?: unknown; reason?: unknown } }
+    const body = json as { resultType?: unknown; success?: unknown; error?: { errorCode?: unknown; reason?: unknown } }
     if (body?.resultType === 'FAIL' || answer.status >= 400) {
-      const tossCode = typeof body?.error?.errorCode === 'string' ? body.error.errorCode : undefined
-      throw new TossApiError('REJECTED', `Toss refused the order-status request (${answer.status}${tossCode ? ` ${tossCode}` : ''})`, {
+      const tossCode = typeof body?.error?.errorCode === 'string' ? body.error.errorCode.slice(0, 80) : undefined
+      throw new TossApiError('REJECTED', `Toss refused the ${what} request (${answer.status}${tossCode ? ` ${tossCode}` : ''})`, {
         httpStatus: answer.status,
         attempts: attempt,
         tossCode,
       })
     }
     const success = body?.success
+    return body?.resultType === 'SUCCESS' && typeof success === 'object' && success !== null && !Array.isArray(success)
+      ? (success as Record<string, unknown>)
+      : undefined
+  }
+
+  function parse(answer: Answer, orderId: string, attempt: number): TossOrderStatusResult {
+    const success = unwrap(answer, attempt, 'order-status')
     const status = success?.status
-    if (
-      body?.resultType !== 'SUCCESS' ||
-      !success ||
-      typeof status !== 'string' ||
-      !(TOSS_ORDER_STATUSES as readonly string[]).includes(status)
-    )
+    if (!success || typeof status !== 'string' || !(TOSS_ORDER_STATUSES as readonly string[]).includes(status))
       throw new TossApiError(
         'BAD_RESPONSE',
         `Toss answered an order status this client does not know (${typeof status === 'string' ? status.slice(0, 40) : 'none'})`,
@@ -327,33 +394,43 @@ export function createTossPartnerClient(options: TossPartnerClientOptions): Toss
     }
   }
 
-  async function getOrderStatus(orderId: string, { userKey, signal }: GetOrderStatusOptions): Promise<TossOrderStatusResult> {
-    if (typeof orderId !== 'string' || orderId === '') throw new TossApiError('INVALID_ARGUMENT', 'orderId must be a non-empty string')
-    if (typeof userKey !== 'string' || userKey === '') throw new TossApiError('INVALID_ARGUMENT', 'userKey must be a non-empty string')
-    const body = JSON.stringify({ orderId })
-    let last: TossApiError | TossOrderStatusResult | undefined
+  /**
+   * One call with bounded retries on network errors, timeouts, `5xx` and `429`. `read` turns an
+   * answer into the result, or into an outcome worth one more try (`again`: order-status `ERROR`),
+   * which is what the call gives when the tries run out.
+   */
+  async function request<T>(
+    call: Call,
+    signal: AbortSignal | undefined,
+    read: (answer: Answer, attempt: number) => { done: T } | { again: T },
+  ): Promise<T> {
+    let last: { error: TossApiError } | { again: T } | undefined
     for (let attempt = 1; attempt <= attempts; attempt++) {
       let retryAfter: number | undefined
       try {
-        const answer = await send(body, userKey, signal)
+        const answer = await send(call, signal)
         if (answer.status === 429) {
           retryAfter = retryAfterSeconds(answer.headers['retry-after'])
-          last = new TossApiError('RATE_LIMITED', 'Toss is rate-limiting this mini-app (429)', {
-            httpStatus: 429,
-            attempts: attempt,
-            retryAfter,
-          })
+          last = {
+            error: new TossApiError('RATE_LIMITED', 'Toss is rate-limiting this mini-app (429)', {
+              httpStatus: 429,
+              attempts: attempt,
+              retryAfter,
+            }),
+          }
         } else if (answer.status >= 500) {
-          last = new TossApiError('SERVER_ERROR', `Toss answered ${answer.status}`, { httpStatus: answer.status, attempts: attempt })
+          last = {
+            error: new TossApiError('SERVER_ERROR', `Toss answered ${answer.status}`, { httpStatus: answer.status, attempts: attempt }),
+          }
         } else {
-          const result = parse(answer, orderId, attempt)
-          if (result.status !== 'ERROR') return result
-          last = result
+          const step = read(answer, attempt)
+          if ('done' in step) return step.done
+          last = step
         }
       } catch (failure) {
-        const e = classify(failure instanceof TossApiError ? failure : ((failure as PostFailure).error ?? failure), attempt)
+        const e = classify(failure instanceof TossApiError ? failure : ((failure as PostFailure).error ?? failure), attempt, call.what)
         if (e.code !== 'NETWORK' && e.code !== 'TIMEOUT') throw e
-        last = e
+        last = { error: e }
       }
       if (attempt === attempts) break
       const backoff = Math.random() * Math.min(maxDelay, baseDelay * 2 ** (attempt - 1))
@@ -362,21 +439,129 @@ export function createTossPartnerClient(options: TossPartnerClientOptions): Toss
       options.log?.({
         type: 'retry',
         attempt,
-        code: last instanceof TossApiError ? last.code : 'STATUS_ERROR',
+        code: 'error' in last ? last.error.code : 'STATUS_ERROR',
         delayMs: Math.round(delayMs),
       })
       try {
         await sleep(delayMs, signal)
       } catch {
-        throw new TossApiError('ABORTED', 'the order-status call was aborted', { attempts: attempt })
+        throw new TossApiError('ABORTED', `the ${call.what} call was aborted`, { attempts: attempt })
       }
     }
-    if (last instanceof TossApiError) throw last
-    return last! // status ERROR on every attempt: the caller decides
+    if ('error' in last!) throw last.error
+    return last!.again // status ERROR on every attempt: the caller decides
   }
+
+  async function getOrderStatus(orderId: string, { userKey, signal }: GetOrderStatusOptions): Promise<TossOrderStatusResult> {
+    if (typeof orderId !== 'string' || orderId === '') throw new TossApiError('INVALID_ARGUMENT', 'orderId must be a non-empty string')
+    if (typeof userKey !== 'string' || userKey === '') throw new TossApiError('INVALID_ARGUMENT', 'userKey must be a non-empty string')
+    const call: Call = {
+      method: 'POST',
+      path: ORDER_STATUS_PATH,
+      body: JSON.stringify({ orderId }),
+      headers: { 'x-toss-user-key': userKey },
+      what: 'order-status',
+    }
+    return request<TossOrderStatusResult>(call, signal, (answer, attempt) => {
+      const result = parse(answer, orderId, attempt)
+      return result.status === 'ERROR' ? { again: result } : { done: result }
+    })
+  }
+
+  const text = (value: unknown) => (typeof value === 'string' && value !== '' ? value : null)
+  const needText = (name: string, value: unknown) => {
+    if (typeof value !== 'string' || value === '' || value.length > 4096 || /[\s\p{Cc}]/u.test(value))
+      throw new TossApiError('INVALID_ARGUMENT', `${name} must be a non-empty string without spaces`)
+    return value
+  }
+  /** Toss's own word on a login call: the success object, or BAD_RESPONSE. */
+  const loginSuccess = (answer: Answer, attempt: number, what: string) => {
+    const success = unwrap(answer, attempt, what)
+    if (!success)
+      throw new TossApiError('BAD_RESPONSE', `Toss's ${what} answer has no success object`, {
+        httpStatus: answer.status,
+        attempts: attempt,
+      })
+    return success
+  }
+  const tokens = (what: string) => (answer: Answer, attempt: number) => {
+    const success = loginSuccess(answer, attempt, what)
+    const accessToken = text(success.accessToken)
+    if (!accessToken)
+      throw new TossApiError('BAD_RESPONSE', `Toss's ${what} answer has no accessToken`, { httpStatus: answer.status, attempts: attempt })
+    const expiresIn = Number(success.expiresIn ?? success.expires_in ?? NaN)
+    return {
+      done: {
+        accessToken,
+        refreshToken: text(success.refreshToken),
+        expiresIn: Number.isFinite(expiresIn) && expiresIn > 0 ? expiresIn : null,
+        scope: text(success.scope),
+        tokenType: text(success.tokenType),
+      } satisfies TossLoginTokens,
+    }
+  }
+  const bearer = (token: string) => ({ Authorization: `Bearer ${token}` })
+  /** A userKey as Toss types it: digits go as a JSON number written digit for digit, anything else as a string. */
+  const userKeyJson = (userKey: string) => (/^[1-9]\d{0,30}$/.test(userKey) ? userKey : JSON.stringify(userKey))
+
+  const FIELDS: readonly TossLoginField[] = ['name', 'phone', 'birthday', 'ci', 'di', 'gender', 'nationality', 'email']
 
   return {
     getOrderStatus,
+    generateToken: async ({ authorizationCode, referrer }, { signal } = {}) => {
+      needText('authorizationCode', authorizationCode)
+      needText('referrer', referrer)
+      const body = JSON.stringify({ authorizationCode, referrer })
+      return request(
+        { method: 'POST', path: TOSS_LOGIN_PATHS.generateToken, body, headers: {}, what: 'generate-token' },
+        signal,
+        tokens('generate-token'),
+      )
+    },
+    refreshToken: async (refreshToken, { signal } = {}) => {
+      needText('refreshToken', refreshToken)
+      const body = JSON.stringify({ refreshToken })
+      return request(
+        { method: 'POST', path: TOSS_LOGIN_PATHS.refreshToken, body, headers: {}, what: 'refresh-token' },
+        signal,
+        tokens('refresh-token'),
+      )
+    },
+    getLoginUser: async (accessToken, { signal } = {}) => {
+      needText('accessToken', accessToken)
+      const call: Call = { method: 'GET', path: TOSS_LOGIN_PATHS.loginMe, headers: bearer(accessToken), what: 'login-me' }
+      return request(call, signal, (answer, attempt) => {
+        const success = loginSuccess(answer, attempt, 'login-me')
+        const userKey = typeof success.userKey === 'string' ? success.userKey.trim() : ''
+        if (userKey === '' || userKey.length > 128)
+          throw new TossApiError('BAD_RESPONSE', "Toss's login-me answer has no userKey", { httpStatus: answer.status, attempts: attempt })
+        const terms = Array.isArray(success.agreedTerms) ? success.agreedTerms.filter((t): t is string => typeof t === 'string') : []
+        const encrypted = Object.fromEntries(FIELDS.map((f) => [f, text(success[f])])) as Record<TossLoginField, string | null>
+        return { done: { userKey, scope: text(success.scope), agreedTerms: terms, encrypted } }
+      })
+    },
+    removeAccessByAccessToken: async (accessToken, { signal } = {}) => {
+      needText('accessToken', accessToken)
+      const call: Call = {
+        method: 'POST',
+        path: TOSS_LOGIN_PATHS.removeByAccessToken,
+        body: '{}',
+        headers: bearer(accessToken),
+        what: 'remove-by-access-token',
+      }
+      await request(call, signal, (answer, attempt) => (unwrap(answer, attempt, call.what), { done: undefined }))
+    },
+    removeAccessByUserKey: async (userKey, { signal } = {}) => {
+      needText('userKey', userKey)
+      const call: Call = {
+        method: 'POST',
+        path: TOSS_LOGIN_PATHS.removeByUserKey,
+        body: `{"userKey":${userKeyJson(userKey)}}`,
+        headers: {},
+        what: 'remove-by-user-key',
+      }
+      await request(call, signal, (answer, attempt) => (unwrap(answer, attempt, call.what), { done: undefined }))
+    },
     close: () => agents.forEach((agent) => agent.destroy()),
   }
 }

@@ -126,17 +126,17 @@ export function parseSubscriptionEvent(body: unknown): ParsedEvent {
   }
 }
 
-const digest = (text: string) => createHash('sha256').update(text, 'utf8').digest()
+export const digest = (text: string) => createHash('sha256').update(text, 'utf8').digest()
 
 /** The token of an `Authorization` value, without its `Basic`/`Bearer` scheme. */
-const tokenOf = (value: string) =>
+export const tokenOf = (value: string) =>
   value
     .trim()
     .replace(/^(basic|bearer)\s+/i, '')
     .trim()
 
 /** Compares in time that does not depend on where the values differ, against every configured credential. */
-function credentialMatches(header: string | null, expected: readonly Buffer[]): boolean {
+export function credentialMatches(header: string | null, expected: readonly Buffer[]): boolean {
   if (header === null || !/^(basic|bearer)\s+\S/i.test(header.trim())) return false
   const given = digest(tokenOf(header))
   let match = false

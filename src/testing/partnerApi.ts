@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net'
 import type { TLSSocket } from 'node:tls'
 import type { TossOrderStatus } from '../server/partnerClient.js'
 import { createTestCertificates, type PemPair, type TestCertificates } from './certificates.js'
+import { createFakeLogin, type FakeTossLogin, type FakeTossLoginOptions } from './fakeLogin.js'
 import type { SimOrder } from './types.js'
 
 /** One order as the fake Toss knows it. */
@@ -38,6 +39,8 @@ export interface FakeTossPartnerApiOptions {
   port?: number
   /** The clock requests are recorded by (`requests[].at`, `maxRequestsPerMinute`); default `Date.now`. Share a fake one with the code under test. */
   now?: () => number
+  /** Toss login's codes and tokens (lifetimes, the personal-field key). */
+  login?: FakeTossLoginOptions
 }
 
 export interface FakeTossRequest {
@@ -71,10 +74,13 @@ export interface FakeTossPartnerApi {
   maxRequestsPerMinute(): number
   /** Handshakes refused (wrong or refused client certificate). */
   readonly refusedHandshakes: number
+  /** Toss login: codes as `appLogin()` gives them, tokens, login-me, logout; with faults on demand. */
+  readonly login: FakeTossLogin
   close(): Promise<void>
 }
 
 const ORDER_STATUS_PATH = '/api-partner/v1/apps-in-toss/order/get-order-status'
+const LOGIN_PREFIX = '/api-partner/v1/apps-in-toss/user/oauth2/'
 
 /** Korean time without a zone, as Toss's examples show it: `2026-08-11T12:00:00`. */
 export const koreanTime = (date = new Date()) => new Date(date.getTime() + 9 * 3600_000).toISOString().slice(0, 19)
@@ -111,6 +117,7 @@ export async function startFakeTossPartnerApi(options: FakeTossPartnerApiOptions
   const requests: FakeTossRequest[] = []
   let refusedHandshakes = 0
   const now = options.now ?? Date.now
+  const fakeLogin = createFakeLogin(options.login ?? {}, now)
 
   const takeFault = (orderId: string | null): FakeTossFault | null => {
     const i = queue.findIndex((q) => q.orderId === undefined || q.orderId === orderId)
@@ -140,6 +147,21 @@ export async function startFakeTossPartnerApi(options: FakeTossPartnerApiOptions
         const send = (status: number, body: unknown, headers: Record<string, string> = {}) => {
           res.writeHead(status, { 'Content-Type': 'application/json', ...headers })
           res.end(typeof body === 'string' ? body : JSON.stringify(body))
+        }
+        if (req.url?.startsWith(LOGIN_PREFIX)) {
+          const header = req.headers.authorization
+          const login = fakeLogin.answer(
+            req.url.slice(LOGIN_PREFIX.length),
+            req.method ?? '',
+            header,
+            Buffer.concat(chunks).toString('utf8'),
+          )
+          if (login?.drop) return req.socket.destroy()
+          if (login) {
+            const timer = setTimeout(() => send(login.status, login.body ?? '', login.headers), login.delayMs ?? 0)
+            res.on('close', () => clearTimeout(timer))
+            return
+          }
         }
         if (req.method !== 'POST' || req.url !== ORDER_STATUS_PATH)
           return send(404, { resultType: 'FAIL', error: { errorCode: 'NOT_FOUND', reason: 'no such API' } })
@@ -244,6 +266,7 @@ export async function startFakeTossPartnerApi(options: FakeTossPartnerApiOptions
     get refusedHandshakes() {
       return refusedHandshakes
     },
+    login: fakeLogin.login,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections()

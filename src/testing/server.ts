@@ -22,3 +22,6 @@ export type {
   FakeTossPartnerApiOptions,
   FakeTossRequest,
 } from './partnerApi.js'
+export type { FakeLoginCall, FakeLoginFault, FakeLoginRequest, FakeTossLogin, FakeTossLoginOptions } from './fakeLogin.js'
+export { readSimulatedAuthorizationCode, simulatedAuthorizationCode } from './loginCode.js'
+export type { SimulatedLoginCode } from './loginCode.js'

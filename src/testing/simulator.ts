@@ -2,6 +2,7 @@ import type { GraniteEmitter } from '../core/environment.js'
 import { IapError } from '../core/errors.js'
 import type { OrderKind } from '../core/types.js'
 import { DEFAULT_PRODUCTS } from './catalogue.js'
+import { simulatedAuthorizationCode } from './loginCode.js'
 import { CAPABILITY_OF, compareVersions, createEmitter, MIN_VERSIONS } from './protocol.js'
 import type { BridgeCall, MethodFault, PurchaseScript, SimOrder, SimulatorOptions, TossSimulator } from './types.js'
 
@@ -189,6 +190,14 @@ export function installTossSimulator(options: SimulatorOptions = {}): TossSimula
     getSubscriptionInfo: (arg: { params?: { orderId?: string } }) => {
       const order = find(arg?.params?.orderId)
       return order?.subscription ? { subscription: { ...order.subscription } } : {}
+    },
+    // Toss login: a code (10 minutes, once) that names the user, and where the app runs.
+    appLogin: () => {
+      const referrer = settings.environment === 'sandbox' ? 'SANDBOX' : 'DEFAULT'
+      return {
+        authorizationCode: simulatedAuthorizationCode({ userKey: options.userKey ?? 'sim-user', referrer, issuedAt: Date.now() }),
+        referrer,
+      }
     },
     processProductGrant: (arg: { orderId?: string; isProductGranted?: unknown }) => {
       const order = find(arg?.orderId)

@@ -37,8 +37,15 @@ export type BridgeFunction =
   | 'processProductGrant'
   | 'requestOneTimePurchase'
   | 'requestSubscriptionPurchase'
+  | 'appLogin'
 
 export interface SimulatorOptions {
+  /**
+   * Who `appLogin()` logs in: the Toss `userKey` its authorization codes stand for (a dev server's
+   * fake Toss reads it from the code). Default `'sim-user'`. Faults: `failNext('appLogin', …)`
+   * (`{ error: 'USER_CANCELED' }` is a user who closed the sheet, `'hang'` one who never answers).
+   */
+  userKey?: string
   /** The console catalogue. Default: `gem-100` (consumable), `remove-ads` (non-consumable), `premium-monthly` (subscription). */
   products?: IapProduct[]
   /** Default `'toss'`. In `'sandbox'` the SDK treats every version as supported. */

@@ -1,3 +1,4 @@
+import type { TossLogin } from '../core/login.js'
 import { getActivePinia, type Pinia } from 'pinia'
 import type { EffectScope, InjectionKey } from 'vue'
 import { IapError } from '../core/errors.js'
@@ -73,6 +74,8 @@ export interface TossIapContext {
   scope?: EffectScope
   /** Aborted when the app unmounts: a recovery under way starts no new grant after that. */
   unmounted: AbortSignal
+  /** Toss login, when the plugin was given one (`useTossLogin`, the login store). */
+  login?: TossLogin
 }
 
 export const TOSS_IAP_KEY: InjectionKey<TossIapContext> = Symbol(process.env.NODE_ENV !== 'production' ? 'vue-toss-iap' : '')

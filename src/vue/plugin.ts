@@ -9,8 +9,16 @@ import { IapError } from '../core/errors.js'
 import { createListeners, reportSafely, reportToConsole, type ListenerErrorReporter } from '../core/listeners.js'
 import { DEFAULT_RECOVERY_CONCURRENCY } from '../core/recovery.js'
 import { afterFirstFrame } from '../core/timing.js'
+import type { TossLogin } from '../core/login.js'
 import type { GrantFn } from '../core/types.js'
-import { registerContext, TOSS_IAP_KEY, type EntitlementSettings, type GrantSettledEvent, type RecoverySettings, type TossIapContext } from './context.js'
+import {
+  registerContext,
+  TOSS_IAP_KEY,
+  type EntitlementSettings,
+  type GrantSettledEvent,
+  type RecoverySettings,
+  type TossIapContext,
+} from './context.js'
 import type { RevokedEvent } from '../core/entitlements.js'
 import { useIapStore } from './store.js'
 import type { IapOrderEvent } from './types.js'
@@ -33,6 +41,12 @@ export interface TossIapOptions {
   onOrderEvent?: (event: IapOrderEvent) => void
   /** Every entitlement lost (a shortcut for `useEntitlementStore().onRevoked`). */
   onRevoked?: (event: RevokedEvent) => void
+  /**
+   * Toss login (`createTossLogin({ endpoint })`): `grantViaEndpoint` and `entitlementsViaEndpoint`
+   * then send its session by themselves, `useTossLogin()` works, and a purchase by a user who is
+   * not logged in logs in first (see `requireLogin` of `createTossLogin`).
+   */
+  login?: TossLogin
 }
 
 export const DEFAULT_RECOVERY: RecoverySettings = {
@@ -56,7 +70,8 @@ export function createTossIap(options: TossIapOptions): Plugin {
     throw new IapError('INVALID_ARGUMENT', 'recovery.throttle must be >= 0 and recovery.concurrency >= 1')
   }
   const timeouts = resolveTimeouts(options.timeouts)
-  const { grant } = options
+  const { grant, login } = options
+
   const entitlements: EntitlementSettings = { refreshOnInstall: true, ...options.entitlements }
   if (entitlements.source !== undefined && typeof entitlements.source !== 'function') {
     throw new IapError('INVALID_ARGUMENT', 'entitlements.source must be a function')
@@ -85,7 +100,13 @@ export function createTossIap(options: TossIapOptions): Plugin {
         // Built on first use (by the store, after the first frame), not during app.use.
         get client() {
           return (client ??= createClient(
-            { grant, timeouts, onGrantSettled: (order, outcome) => grantSettled.emit({ order, outcome }), reportError },
+            {
+              grant,
+              timeouts,
+              onGrantSettled: (order, outcome) => grantSettled.emit({ order, outcome }),
+              reportError,
+              beforePurchase: login?.beforePurchase,
+            },
             // Only the devtools timeline listens, in development builds: production ships no observer.
             process.env.NODE_ENV !== 'production' ? observeBridgeCalls((event) => bridgeCalls.emit(event), reportError) : undefined,
           ))
@@ -106,6 +127,7 @@ export function createTossIap(options: TossIapOptions): Plugin {
         // What the plugin starts (the entitlement expiry timer) stops when the app unmounts.
         scope: isClient ? effectScope(true) : undefined,
         cacheOptions: options.cache === false ? { storage: false } : (options.cache ?? {}),
+        login,
       }
       app.provide(TOSS_IAP_KEY, ctx)
       registerContext(ctx)
