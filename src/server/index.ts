@@ -46,7 +46,7 @@ export { toNodeListener } from './node.js'
 export { bearerToken, createSessionStore } from './sessions.js'
 export type { Session, SessionAnswer, SessionOptions, SessionStore } from './sessions.js'
 export { createLoginHandler, createLogoutHandler, createUnlinkHandler, decryptTossUserField } from './login.js'
-export type { LoginHandler, LoginHandlerOptions, LogoutHandlerOptions, TossLogin, TossUnlink, UnlinkHandlerOptions } from './login.js'
+export type { LoginHandler, LoginHandlerOptions, LogoutHandlerOptions, TossLoginInfo, TossUnlink, UnlinkHandlerOptions } from './login.js'
 // The types the page half sends and reads, so both halves share one definition.
 export type { ServerEntitlement } from '../core/entitlements.js'
 export type { GrantOrder, GrantOrderKind, OrderKind, ProductType, SubscriptionInfo } from '../core/types.js'

@@ -8,7 +8,7 @@ import { bearerToken, type SessionAnswer, type SessionStore } from './sessions.j
 import { credentialMatches, digest, tokenOf } from './webhooks.js'
 
 /** Who logged in, as Toss told the server: what `userIdFor` decides from. */
-export interface TossLogin {
+export interface TossLoginInfo {
   /** Toss's key for the user in this mini-app, as a string. Order-status is asked with it. */
   userKey: string
   /** `DEFAULT` in the Toss app, `SANDBOX` (or `sandbox`) in the sandbox app, as the page sent it. */
@@ -29,7 +29,7 @@ export interface LoginHandlerOptions {
    * The app's user id for a Toss user, in the login's transaction (create your user row through
    * `tx`: it commits with the session). Default: the `userKey` itself.
    */
-  userIdFor?: (login: TossLogin, tx: GrantTransaction) => string | Promise<string>
+  userIdFor?: (login: TossLoginInfo, tx: GrantTransaction) => string | Promise<string>
   /** Referrers accepted, compared without case. Default `['DEFAULT', 'SANDBOX']`; production servers may drop `SANDBOX`. */
   referrers?: readonly string[]
   cors?: CorsOptions
@@ -96,7 +96,7 @@ export function createLoginHandler(options: LoginHandlerOptions): LoginHandler {
       }
       return tossFailure(error, null, headers, toReport, 'generate-token')
     }
-    let login: TossLogin
+    let login: TossLoginInfo
     try {
       const user = await options.toss.getLoginUser(tokens.accessToken)
       login = { ...user, referrer, tokens }
