@@ -14,7 +14,9 @@ export interface SubscriptionWebhookHandlerOptions {
   credential: string | readonly string[]
   /**
    * Runs in the transaction that changes the ledger row (write through `tx`): both commit or
-   * neither. Throwing leaves the event stored and pending; `applyPending()` tries it again.
+   * neither. Once per stored event that changed the row, never for one that changed nothing; act
+   * on `change.record` (for a `late` event it is the re-derived state, not `change.current`).
+   * Throwing leaves the event stored and pending; `applyPending()` tries it again.
    */
   onSubscriptionChange?: SubscriptionListener
   /** Largest body read, in bytes. Default 64 KiB. */
