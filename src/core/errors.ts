@@ -127,13 +127,21 @@ export function requireText(name: string, value: unknown): string {
   return value
 }
 
-/** Toss's orderIds are UUIDs; this accepts any 1–200 characters without whitespace or control characters. */
-const ORDER_ID = /^[^\s\u0000-\u001f\u007f]{1,200}$/
+/**
+ * The one orderId rule, page and server alike (docs/server.md, "Order ids"): 1–128 characters, each
+ * an ASCII letter, a digit or one of `. _ : -`. Toss's orderIds are UUIDs (36 of them); the rule
+ * leaves room for other id formats and refuses only what no id format needs and what means
+ * something in a path, a URL, HTML or a log line (`/`, `%`, `<`, spaces, control characters).
+ */
+const ORDER_ID = /^[A-Za-z0-9_.:-]{1,128}$/
+
+/** How `readOrderId` is explained in errors, page and server alike: the rule itself. */
+export const ORDER_ID_RULE = `orderId must match ${ORDER_ID}`
 
 /**
  * The one orderId check, applied wherever an orderId enters: a pending list, a `purchased` or
- * `success` event, an app's call. Answers the id, or `null` for anything that could never be
- * completed at Toss (`''`, `' '`, `'\n'`, a non-string, an absurdly long one).
+ * `success` event, an app's call, and on the server the fulfilment body, the webhook body and the
+ * partner client (so `reconcile`). Answers the id, or `null` for anything outside the rule.
  */
 export function readOrderId(value: unknown): string | null {
   return typeof value === 'string' && ORDER_ID.test(value) ? value : null
@@ -142,6 +150,6 @@ export function readOrderId(value: unknown): string | null {
 /** Throws `INVALID_ARGUMENT` unless `value` is a valid orderId (see `readOrderId`). */
 export function requireOrderId(value: unknown): string {
   const id = readOrderId(value)
-  if (id === null) throw new IapError('INVALID_ARGUMENT', `orderId must be a non-empty string without spaces, got ${describeValue(value)}`)
+  if (id === null) throw new IapError('INVALID_ARGUMENT', `${ORDER_ID_RULE}, got ${describeValue(value)}`)
   return id
 }

@@ -1,4 +1,4 @@
-import { readOrderId } from '../core/errors.js'
+import { ORDER_ID_RULE, readOrderId } from '../core/errors.js'
 import type { GrantOrder, GrantOrderKind } from '../core/types.js'
 import { TossApiError } from './errors.js'
 import { BodyError, cors as corsFor, errorResponse, json, readJson, type CorsOptions } from './http.js'
@@ -61,8 +61,7 @@ export function parseGrantOrder(body: unknown): Parsed {
   const b = body as Record<string, unknown>
   if (typeof b.orderId !== 'string' || b.orderId === '') return { ok: false, message: 'orderId is required' }
   // The page's own rule (readOrderId), so that an order the page grants is never refused here.
-  if (readOrderId(b.orderId) === null)
-    return { ok: false, message: 'orderId must be 1 to 200 characters without spaces or control characters' }
+  if (readOrderId(b.orderId) === null) return { ok: false, message: ORDER_ID_RULE }
   // The page's sku and subscription id are only hints (Toss's sku is recorded): loosely checked, so
   // that a paid order is never refused over a spelling Toss did not promise.
   const sku = b.sku ?? ''

@@ -155,7 +155,12 @@ export interface SubscriptionEventInput {
   payload: unknown
 }
 
-/** A state change applied to a ledger row, as `onSubscriptionChange` gets it. */
+/**
+ * A change of a ledger row's subscription state, as `onSubscriptionChange` gets it: one per stored
+ * event that changed the row, never one for an event that changed nothing. `eventKey` to
+ * `previous` describe that event as Toss sent it; `record` is the state the row now has, the one to
+ * act on (for a `late` event it is not `current`).
+ */
 export interface SubscriptionChange {
   orderId: string
   userId: string
@@ -165,6 +170,13 @@ export interface SubscriptionChange {
   changeReason: string | null
   current: SubscriptionSnapshot
   previous: SubscriptionSnapshot | null
+  /**
+   * `true` when the event sorts before the newest event already applied (it arrived late): the row
+   * was re-derived from all the order's events in time order, and `record` shows what the late
+   * event changed there (an access that an unknown status carried over, the lost-event flag), not
+   * the event's own `current`.
+   */
+  late: boolean
   /** The row before the change. */
   before: GrantRecord
   /** The row after the change (committed with whatever `onSubscriptionChange` writes through `tx`). */
@@ -182,9 +194,11 @@ export interface SubscriptionEventStore {
    */
   store(event: SubscriptionEventInput): Promise<boolean>
   /**
-   * Applies the order's stored, not yet applied events in one transaction, oldest first; an event
-   * older than the row's last one is kept but changes nothing. Nothing happens while the order is
-   * not in the ledger (the grant applies them). Throws, leaving them pending, if the listener does.
+   * Applies the order's stored, not yet applied events in one transaction, oldest first. The row
+   * ends as the in-order replay of every applied event, whatever order they were stored in: an
+   * event older than the row's last one re-derives the state (and changes nothing when nothing
+   * differs). Nothing happens while the order is not in the ledger (the grant applies them).
+   * Throws, leaving them pending, if the listener does.
    */
   apply(orderId: string): Promise<SubscriptionChange[]>
   /** Applies every pending event whose order is in the ledger. One indexed query when there is none. */
@@ -405,7 +419,6 @@ export async function createGrantLedger(db: PGliteLike | PgPoolLike): Promise<Gr
   const subscriptionEvents = createEventStore(
     db,
     transaction,
-    find,
     () => listener,
     (l) => (listener = l),
   )
@@ -455,7 +468,7 @@ export async function createGrantLedger(db: PGliteLike | PgPoolLike): Promise<Gr
           if (waiting.length > 0) {
             await tx.query('SAVEPOINT toss_iap_events')
             try {
-              await applyEvents(tx, grant.orderId, listener, find)
+              await applyEvents(tx, grant.orderId, listener)
               await tx.query('RELEASE SAVEPOINT toss_iap_events')
               record = (await find(tx, grant.orderId)) ?? record
             } catch (error) {
@@ -531,6 +544,8 @@ const ACCESS_BY_STATUS: Record<string, boolean> = {
 /** (occurredAt, key): a total order on events, the same in every process and every replay. */
 const after = (a: { at: Date; key: string }, b: { at: Date | null; key: string | null }) =>
   b.at === null || a.at.getTime() > b.at.getTime() || (a.at.getTime() === b.at.getTime() && a.key > (b.key ?? ''))
+const byTime = (a: EventRow, b: EventRow) =>
+  a.occurred_at.getTime() - b.occurred_at.getTime() || (a.event_key < b.event_key ? -1 : a.event_key > b.event_key ? 1 : 0)
 
 /** `previous` of `event` disagrees with the `current` of the event before it. */
 const breaksChain = (event: EventRow, before: EventRow | undefined) =>
@@ -539,40 +554,106 @@ const breaksChain = (event: EventRow, before: EventRow | undefined) =>
   (event.previous_status !== before.status ||
     (event.previous_access_granted !== null && before.access_granted !== null && event.previous_access_granted !== before.access_granted))
 
-/** Applies an order's pending events inside `tx`. The caller holds the transaction; the row is locked here. */
-async function applyEvents(
-  tx: SqlQueryable,
-  orderId: string,
-  listener: SubscriptionListener | undefined,
-  find: (q: SqlQueryable, orderId: string) => Promise<GrantRecord | null>,
-): Promise<SubscriptionChange[]> {
+/** The subscription columns of a ledger row: what its stored events and its grant decide. */
+interface Derived {
+  status: string | null
+  expiresAt: Date | null
+  access: boolean | null
+  autoRenew: boolean | null
+  changeReason: string | null
+  at: Date | null
+  key: string | null
+  lost: boolean
+}
+
+const derivedOf = (r: Row): Derived => ({
+  status: r.subscription_status,
+  expiresAt: r.subscription_expires_at,
+  access: r.access_active,
+  autoRenew: r.subscription_auto_renew,
+  changeReason: r.subscription_change_reason,
+  at: r.subscription_event_at,
+  key: r.subscription_event_key,
+  lost: r.subscription_event_lost,
+})
+
+const time = (d: Date | null) => d?.getTime() ?? null
+const sameDerived = (a: Derived, b: Derived) =>
+  a.status === b.status &&
+  time(a.expiresAt) === time(b.expiresAt) &&
+  a.access === b.access &&
+  a.autoRenew === b.autoRenew &&
+  a.changeReason === b.changeReason &&
+  time(a.at) === time(b.at) &&
+  a.key === b.key &&
+  a.lost === b.lost
+
+/**
+ * The in-order replay: `events` (sorted by occurredAt, then key) applied one after another to the
+ * grant, which knows nothing of the subscription. Each event sets the columns to what it says; a
+ * missing `accessGranted` is read from the status, and an unknown status leaves access as the
+ * event before it left it. A refunded order never has access, whatever the events say.
+ */
+function derive(events: readonly EventRow[], refunded: boolean): Derived {
+  let s: Derived = { status: null, expiresAt: null, access: null, autoRenew: null, changeReason: null, at: null, key: null, lost: false }
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i]!
+    s = {
+      status: e.status,
+      expiresAt: e.expires_at,
+      access: e.access_granted ?? (Object.hasOwn(ACCESS_BY_STATUS, e.status) ? ACCESS_BY_STATUS[e.status]! : s.access),
+      autoRenew: e.auto_renew,
+      changeReason: e.change_reason,
+      at: e.occurred_at,
+      key: e.event_key,
+      lost: s.lost || breaksChain(e, events[i - 1]),
+    }
+  }
+  if (refunded) s.access = false
+  return s
+}
+
+/**
+ * Applies an order's pending events inside `tx`. The caller holds the transaction; the row is
+ * locked here. The row always ends as `derive` of every applied event, so the state depends only
+ * on which events are stored, never on the order they came in: a late event that sorts before the
+ * newest one re-derives the state. Pending events are taken one at a time, oldest first; each one
+ * that changes the row is told to the listener once, with the row before and after it.
+ */
+async function applyEvents(tx: SqlQueryable, orderId: string, listener: SubscriptionListener | undefined): Promise<SubscriptionChange[]> {
   const { rows: grants } = await tx.query<Row>(`SELECT * FROM ${TABLE} WHERE order_id = $1 FOR UPDATE`, [orderId])
   if (!grants[0]) return []
-  const { rows: events } = await tx.query<EventRow>(`SELECT * FROM ${EVENTS} WHERE order_id = $1 ORDER BY occurred_at, event_key`, [
-    orderId,
-  ])
+  const { rows } = await tx.query<EventRow>(`SELECT * FROM ${EVENTS} WHERE order_id = $1`, [orderId])
+  const events = rows.sort(byTime)
   const pending = events.filter((e) => e.applied_at === null)
   if (pending.length === 0) return []
-  // A function of the stored set alone, so every arrival order ends with the same flag.
-  const lost = new Set(events.filter((e, i) => breaksChain(e, events[i - 1])).map((e) => e.event_key))
-  let head = { at: grants[0].subscription_event_at, key: grants[0].subscription_event_key }
+  const applied = new Set(events.filter((e) => e.applied_at !== null).map((e) => e.event_key))
+  const refunded = grants[0].refunded_at !== null
   let before = toRecord(grants[0])
+  let state = derivedOf(grants[0])
   const changes: SubscriptionChange[] = []
   for (const e of pending) {
-    const newer = after({ at: e.occurred_at, key: e.event_key }, head)
-    await tx.query(`UPDATE ${EVENTS} SET applied_at = now(), outcome = $2 WHERE event_key = $1`, [e.event_key, newer ? 'applied' : 'stale'])
-    if (!newer) continue
-    head = { at: e.occurred_at, key: e.event_key }
-    const access = e.access_granted ?? (Object.hasOwn(ACCESS_BY_STATUS, e.status) ? ACCESS_BY_STATUS[e.status]! : before.accessActive)
-    const { rows } = await tx.query<Row>(
+    applied.add(e.event_key)
+    const known = events.filter((x) => applied.has(x.event_key))
+    const next = derive(known, refunded)
+    const newest = after({ at: e.occurred_at, key: e.event_key }, state)
+    const changed = !sameDerived(next, state)
+    await tx.query(`UPDATE ${EVENTS} SET applied_at = now(), outcome = $2 WHERE event_key = $1`, [
+      e.event_key,
+      !changed ? 'stale' : newest ? 'applied' : 'late',
+    ])
+    if (!changed) continue
+    state = next
+    const { rows: updated } = await tx.query<Row>(
       `UPDATE ${TABLE}
           SET subscription_status = $2, subscription_expires_at = $3, access_active = $4, subscription_auto_renew = $5,
-              subscription_change_reason = $6, subscription_event_at = $7, subscription_event_key = $8, updated_at = now()
+              subscription_change_reason = $6, subscription_event_at = $7, subscription_event_key = $8,
+              subscription_event_lost = $9, updated_at = now()
         WHERE order_id = $1
         RETURNING *`,
-      [orderId, e.status, e.expires_at, access, e.auto_renew, e.change_reason, e.occurred_at, e.event_key],
+      [orderId, next.status, next.expiresAt, next.access, next.autoRenew, next.changeReason, next.at, next.key, next.lost],
     )
-    const record = toRecord(rows[0]!)
+    const record = toRecord(updated[0]!)
     const prev = (e.payload as { subscription?: { previous?: Record<string, unknown> } } | null)?.subscription?.previous
     const change: SubscriptionChange = {
       orderId,
@@ -590,20 +671,14 @@ async function applyEvents(
             autoRenew: typeof prev?.autoRenew === 'boolean' ? prev.autoRenew : null,
           }
         : null,
+      late: !newest,
       before,
       record,
-      lostEvent: lost.has(e.event_key),
+      lostEvent: breaksChain(e, known[known.indexOf(e) - 1]),
     }
     if (listener) await listener(change, tx)
     changes.push(change)
     before = record
-  }
-  const flag = lost.size > 0
-  if (flag !== grants[0].subscription_event_lost)
-    await tx.query(`UPDATE ${TABLE} SET subscription_event_lost = $2 WHERE order_id = $1`, [orderId, flag])
-  if (changes.length > 0 && flag !== changes.at(-1)!.record.subscriptionEventLost) {
-    const last = changes.at(-1)!
-    last.record = (await find(tx, orderId)) ?? last.record
   }
   return changes
 }
@@ -619,11 +694,10 @@ function parseKoreanTime(value: string): Date | null {
 function createEventStore(
   db: SqlQueryable,
   transaction: <T>(fn: (tx: GrantTransaction) => Promise<T>) => Promise<T>,
-  find: (q: SqlQueryable, orderId: string) => Promise<GrantRecord | null>,
   getListener: () => SubscriptionListener | undefined,
   setListener: (listener: SubscriptionListener | undefined) => void,
 ): SubscriptionEventStore {
-  const apply = (orderId: string) => transaction((tx) => applyEvents(tx, orderId, getListener(), find))
+  const apply = (orderId: string) => transaction((tx) => applyEvents(tx, orderId, getListener()))
   return {
     store: (e) =>
       transaction(async (tx) => {

@@ -1,5 +1,6 @@
 import https from 'node:https'
 import tls from 'node:tls'
+import { ORDER_ID_RULE, readOrderId } from '../core/errors.js'
 import { TossApiError, type TossApiErrorCode } from './errors.js'
 
 /** Every status order-status is known to answer. */
@@ -453,7 +454,8 @@ export function createTossPartnerClient(options: TossPartnerClientOptions): Toss
   }
 
   async function getOrderStatus(orderId: string, { userKey, signal }: GetOrderStatusOptions): Promise<TossOrderStatusResult> {
-    if (typeof orderId !== 'string' || orderId === '') throw new TossApiError('INVALID_ARGUMENT', 'orderId must be a non-empty string')
+    // Never ask Toss about an id no order can have (reconcile and fulfilment both come through here).
+    if (readOrderId(orderId) === null) throw new TossApiError('INVALID_ARGUMENT', ORDER_ID_RULE)
     if (typeof userKey !== 'string' || userKey === '') throw new TossApiError('INVALID_ARGUMENT', 'userKey must be a non-empty string')
     const call: Call = {
       method: 'POST',

@@ -1,3 +1,4 @@
+import { ORDER_ID_RULE, readOrderId } from '../core/errors.js'
 import { TossApiError } from './errors.js'
 import type { GrantLedger, GrantRecord, GrantTransaction } from './ledger.js'
 import type { TossPartnerClient } from './partnerClient.js'
@@ -168,6 +169,8 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileSum
 
   /** One order's status, waiting out `429`s; `null` when the run must stop. */
   const ask = async (order: GrantRecord, userKey: string) => {
+    // A row from before the orderId rule that it refuses: failed, without spending a request on it.
+    if (readOrderId(order.orderId) === null) throw new TossApiError('INVALID_ARGUMENT', ORDER_ID_RULE)
     for (let attempt = 1; ; attempt++) {
       await bucket.take()
       summary.requests++

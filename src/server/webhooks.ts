@@ -1,4 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
+import { ORDER_ID_RULE, readOrderId } from '../core/errors.js'
 import { BodyError, errorResponse, json, readJson } from './http.js'
 import type { GrantLedger, SubscriptionEventInput, SubscriptionListener, SubscriptionSnapshot } from './ledger.js'
 import { parseTossTime } from './partnerClient.js'
@@ -13,7 +14,9 @@ export interface SubscriptionWebhookHandlerOptions {
   credential: string | readonly string[]
   /**
    * Runs in the transaction that changes the ledger row (write through `tx`): both commit or
-   * neither. Throwing leaves the event stored and pending; `applyPending()` tries it again.
+   * neither. Once per stored event that changed the row, never for one that changed nothing; act
+   * on `change.record` (for a `late` event it is the re-derived state, not `change.current`).
+   * Throwing leaves the event stored and pending; `applyPending()` tries it again.
    */
   onSubscriptionChange?: SubscriptionListener
   /** Largest body read, in bytes. Default 64 KiB. */
@@ -89,8 +92,9 @@ export function parseSubscriptionEvent(body: unknown): ParsedEvent {
   if (typeof body.eventType !== 'string' || body.eventType === '') return { ok: false, message: 'eventType is required' }
   if (body.eventType === 'callback.registration_verification') return { ok: true, kind: 'verification' }
   if (body.eventType !== 'subscription.status_changed') return { ok: true, kind: 'other', eventType: body.eventType.slice(0, 64) }
-  if (typeof body.orderId !== 'string' || body.orderId === '' || body.orderId.length > 200 || /[\s\p{Cc}]/u.test(body.orderId))
-    return { ok: false, message: 'orderId must be 1 to 200 characters without spaces or control characters' }
+  // The page's and the fulfilment's rule: an order the ledger can hold is never refused here.
+  const orderId = readOrderId(body.orderId)
+  if (orderId === null) return { ok: false, message: ORDER_ID_RULE }
   const occurredAt = parseTossTime(body.occurredAt)
   if (!occurredAt) return { ok: false, message: 'occurredAt must be a date-time' }
   if (body.sku !== undefined && body.sku !== null && (typeof body.sku !== 'string' || body.sku.length > 256))
@@ -115,7 +119,7 @@ export function parseSubscriptionEvent(body: unknown): ParsedEvent {
     kind: 'status_changed',
     event: {
       key: subscriptionEventKey(body),
-      orderId: body.orderId,
+      orderId,
       sku: typeof body.sku === 'string' ? body.sku : null,
       occurredAt,
       changeReason: typeof body.changeReason === 'string' ? body.changeReason : null,

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Plugin } from 'vite'
+import { ORDER_ID_RULE, readOrderId } from '../core/errors.js'
 import { DEFAULT_PRODUCTS } from '../testing/catalogue.js'
 import type { DevHostOptions } from './client.js'
 import { MIRROR_PATH, serverHalfEndpoints, type DevEndpointHandler } from './serverHalf.js'
@@ -89,10 +90,11 @@ export function devFulfilment(): Record<string, DevEndpointHandler> {
     '/api/iap/fulfill': async (request) => {
       if (request.method !== 'POST') return json({ error: 'POST only' }, 405)
       const order = (await request.json().catch(() => null)) as { orderId?: unknown; sku?: unknown } | null
-      if (typeof order?.orderId !== 'string' || !order.orderId) return json({ error: 'orderId required' }, 400)
-      const known = grants.get(order.orderId)
+      const orderId = readOrderId(order?.orderId)
+      if (orderId === null) return json({ error: ORDER_ID_RULE }, 400)
+      const known = grants.get(orderId)
       if (known) known.requests++
-      else grants.set(order.orderId, { orderId: order.orderId, sku: typeof order.sku === 'string' ? order.sku : '', requests: 1 })
+      else grants.set(orderId, { orderId, sku: typeof order?.sku === 'string' ? order.sku : '', requests: 1 })
       return json({ ok: true, granted: true })
     },
     '/api/iap/entitlements': () => json([...grants.values()].map((g) => ({ sku: g.sku, isActive: true, orderId: g.orderId }))),

@@ -104,7 +104,7 @@ function suite(name: string, open: Open) {
           await tx.query(
             `INSERT INTO app_access (order_id, status, active) VALUES ($1, $2, $3)
              ON CONFLICT (order_id) DO UPDATE SET status = EXCLUDED.status, active = EXCLUDED.active`,
-            [change.orderId, change.current.status, change.record.accessActive],
+            [change.orderId, change.record.subscriptionStatus, change.record.accessActive],
           )
         },
       })
