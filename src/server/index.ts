@@ -1,6 +1,7 @@
 export { createTossPartnerClient, parseTossTime, TOSS_ORDER_STATUSES } from './partnerClient.js'
 export type {
   GetOrderStatusOptions,
+  TossCertificateInfo,
   TossClientLogEvent,
   TossCredential,
   TossOrderStatus,
@@ -42,3 +43,7 @@ export { toNodeListener } from './node.js'
 // The types the page half sends and reads, so both halves share one definition.
 export type { ServerEntitlement } from '../core/entitlements.js'
 export type { GrantOrder, GrantOrderKind, OrderKind, ProductType, SubscriptionInfo } from '../core/types.js'
+export { createHealthHandler } from './health.js'
+export type { HealthBody, HealthHandlerOptions } from './health.js'
+export { combineEventListeners } from './events.js'
+export type { ServerEvent, ServerEventListener, ServerEventType } from './events.js'

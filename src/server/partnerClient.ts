@@ -1,6 +1,8 @@
 import https from 'node:https'
 import tls from 'node:tls'
+import { X509Certificate } from 'node:crypto'
 import { TossApiError, type TossApiErrorCode } from './errors.js'
+import { eventEmitter, since, type ServerEventListener } from './events.js'
 
 /** Every status order-status is known to answer. */
 export const TOSS_ORDER_STATUSES = [
@@ -77,6 +79,20 @@ export interface TossPartnerClientOptions {
   maxSockets?: number
   /** Told of every retry and rotation. Never given key material or user keys. */
   log?: (event: TossClientLogEvent) => void
+  /**
+   * Told of every request (`toss.attempt`: duration, HTTP status, fault), retry, rotation and call
+   * (`toss.call`: total duration and outcome), after the fact; never awaited, a throw is caught.
+   * Never given key material or user keys.
+   */
+  onEvent?: ServerEventListener
+}
+
+/** What the health check may know of a configured client certificate: its validity, nothing secret. */
+export interface TossCertificateInfo {
+  /** Position in `credentials` (or `cert`). */
+  index: number
+  notBefore: Date
+  notAfter: Date
 }
 
 export interface GetOrderStatusOptions {
@@ -89,6 +105,8 @@ export interface TossPartnerClient {
   getOrderStatus(orderId: string, options: GetOrderStatusOptions): Promise<TossOrderStatusResult>
   /** Closes kept-alive sockets. */
   close(): void
+  /** The validity of each configured client certificate (for `createHealthHandler`); `[]` when one is unreadable as X.509. */
+  readonly certificates: readonly TossCertificateInfo[]
 }
 
 const ORDER_STATUS_PATH = '/api-partner/v1/apps-in-toss/order/get-order-status'
@@ -166,6 +184,8 @@ export function createTossPartnerClient(options: TossPartnerClientOptions): Toss
   const credentials = credentialsOf(options)
   if (credentials.length === 0)
     throw new TossApiError('INVALID_ARGUMENT', 'a client certificate and key are required (cert and key, or credentials)')
+  const emit = eventEmitter(options.onEvent)
+  const certificates = certificateInfo(credentials)
   const ca = options.ca === undefined ? undefined : [...tls.rootCertificates, ...list(options.ca).map(String)]
   const agents = credentials.map((credential, i) => {
     try {
@@ -251,6 +271,7 @@ export function createTossPartnerClient(options: TossPartnerClientOptions): Toss
         const answer = await post(agents[index]!, body, userKey, signal)
         if (index !== current) {
           options.log?.({ type: 'rotate', from: current, to: index })
+          emit({ type: 'toss.rotate', from: current, to: index })
           current = index
         }
         return answer
@@ -327,13 +348,36 @@ export function createTossPartnerClient(options: TossPartnerClientOptions): Toss
     }
   }
 
-  async function getOrderStatus(orderId: string, { userKey, signal }: GetOrderStatusOptions): Promise<TossOrderStatusResult> {
+  async function getOrderStatus(orderId: string, call: GetOrderStatusOptions): Promise<TossOrderStatusResult> {
+    const start = performance.now()
+    const stats = { attempts: 0 }
+    try {
+      const result = await orderStatus(orderId, call, stats)
+      emit({ type: 'toss.call', orderId, attempts: stats.attempts, durationMs: since(start), tossStatus: result.status, code: null })
+      return result
+    } catch (error) {
+      const code = error instanceof TossApiError ? error.code : 'NETWORK'
+      if (typeof orderId === 'string')
+        emit({ type: 'toss.call', orderId, attempts: stats.attempts, durationMs: since(start), tossStatus: null, code })
+      throw error
+    }
+  }
+
+  async function orderStatus(
+    orderId: string,
+    { userKey, signal }: GetOrderStatusOptions,
+    stats: { attempts: number },
+  ): Promise<TossOrderStatusResult> {
     if (typeof orderId !== 'string' || orderId === '') throw new TossApiError('INVALID_ARGUMENT', 'orderId must be a non-empty string')
     if (typeof userKey !== 'string' || userKey === '') throw new TossApiError('INVALID_ARGUMENT', 'userKey must be a non-empty string')
     const body = JSON.stringify({ orderId })
     let last: TossApiError | TossOrderStatusResult | undefined
     for (let attempt = 1; attempt <= attempts; attempt++) {
       let retryAfter: number | undefined
+      stats.attempts = attempt
+      const attemptStart = performance.now()
+      const attempted = (httpStatus: number | null, tossStatus: TossOrderStatus | null, code: TossApiErrorCode | null) =>
+        emit({ type: 'toss.attempt', orderId, attempt, durationMs: since(attemptStart), httpStatus, tossStatus, code })
       try {
         const answer = await send(body, userKey, signal)
         if (answer.status === 429) {
@@ -343,15 +387,19 @@ export function createTossPartnerClient(options: TossPartnerClientOptions): Toss
             attempts: attempt,
             retryAfter,
           })
+          attempted(429, null, 'RATE_LIMITED')
         } else if (answer.status >= 500) {
           last = new TossApiError('SERVER_ERROR', `Toss answered ${answer.status}`, { httpStatus: answer.status, attempts: attempt })
+          attempted(answer.status, null, 'SERVER_ERROR')
         } else {
-          const result = parse(answer, orderId, attempt)
+          const result = parse(answer, orderId, attempt) // a refused or unreadable answer throws: reported below
+          attempted(answer.status, result.status, null)
           if (result.status !== 'ERROR') return result
           last = result
         }
       } catch (failure) {
         const e = classify(failure instanceof TossApiError ? failure : ((failure as PostFailure).error ?? failure), attempt)
+        attempted(e.httpStatus ?? null, null, e.code)
         if (e.code !== 'NETWORK' && e.code !== 'TIMEOUT') throw e
         last = e
       }
@@ -365,6 +413,7 @@ export function createTossPartnerClient(options: TossPartnerClientOptions): Toss
         code: last instanceof TossApiError ? last.code : 'STATUS_ERROR',
         delayMs: Math.round(delayMs),
       })
+      emit({ type: 'toss.retry', orderId, attempt, code: last instanceof TossApiError ? last.code : 'STATUS_ERROR', delayMs: Math.round(delayMs) })
       try {
         await sleep(delayMs, signal)
       } catch {
@@ -378,5 +427,18 @@ export function createTossPartnerClient(options: TossPartnerClientOptions): Toss
   return {
     getOrderStatus,
     close: () => agents.forEach((agent) => agent.destroy()),
+    certificates,
+  }
+}
+
+/** Each pair's certificate validity (the first certificate of a PEM chain is the client's own). */
+function certificateInfo(credentials: readonly TossCredential[]): TossCertificateInfo[] {
+  try {
+    return credentials.map((c, index) => {
+      const x509 = new X509Certificate(c.cert)
+      return { index, notBefore: new Date(x509.validFrom), notAfter: new Date(x509.validTo) }
+    })
+  } catch {
+    return []
   }
 }
