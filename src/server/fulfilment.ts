@@ -252,8 +252,7 @@ export function createFulfilmentHandler(options: FulfilmentHandlerOptions): Fulf
           ? { type: 'fulfilment.repeat', orderId: seen.orderId, sku: seen.granted.sku, durationMs }
           : { type: 'fulfilment.granted', orderId: seen.orderId, sku: seen.granted.sku, tossStatus: seen.tossStatus ?? '', durationMs },
       )
-    else if (refusal)
-      emit({ type: 'fulfilment.refused', orderId: seen.orderId, httpStatus: response.status, ...refusal, durationMs })
+    else if (refusal) emit({ type: 'fulfilment.refused', orderId: seen.orderId, httpStatus: response.status, ...refusal, durationMs })
     return response
   }
 }

@@ -413,7 +413,13 @@ export function createTossPartnerClient(options: TossPartnerClientOptions): Toss
         code: last instanceof TossApiError ? last.code : 'STATUS_ERROR',
         delayMs: Math.round(delayMs),
       })
-      emit({ type: 'toss.retry', orderId, attempt, code: last instanceof TossApiError ? last.code : 'STATUS_ERROR', delayMs: Math.round(delayMs) })
+      emit({
+        type: 'toss.retry',
+        orderId,
+        attempt,
+        code: last instanceof TossApiError ? last.code : 'STATUS_ERROR',
+        delayMs: Math.round(delayMs),
+      })
       try {
         await sleep(delayMs, signal)
       } catch {

@@ -229,7 +229,13 @@ export function createSubscriptionWebhookHandler(options: SubscriptionWebhookHan
     try {
       const changes = await ledger.subscriptionEvents.apply(event.orderId)
       for (const c of changes) {
-        emit({ type: 'webhook.applied', orderId: c.orderId, status: c.current.status, accessActive: c.record.accessActive, lostEvent: c.lostEvent })
+        emit({
+          type: 'webhook.applied',
+          orderId: c.orderId,
+          status: c.current.status,
+          accessActive: c.record.accessActive,
+          lostEvent: c.lostEvent,
+        })
         if (c.lostEvent) emit({ type: 'webhook.lost', orderId: c.orderId })
       }
     } catch (error) {

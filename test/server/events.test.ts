@@ -115,7 +115,12 @@ function suite(name: string, open: Open) {
     })
 
     it('entitlements: read with counts, refused with its code', async () => {
-      const entitlements = createEntitlementsHandler({ ledger, authenticate, products: { 'remove-ads': 'NON_CONSUMABLE' }, onEvent: record })
+      const entitlements = createEntitlementsHandler({
+        ledger,
+        authenticate,
+        products: { 'remove-ads': 'NON_CONSUMABLE' },
+        onEvent: record,
+      })
       const read = (token?: string) =>
         entitlements(new Request('https://api.example/iap/entitlements', { headers: token ? { Authorization: `Bearer ${token}` } : {} }))
       expect((await read('token-alice')).status).toBe(200)
@@ -142,7 +147,12 @@ function suite(name: string, open: Open) {
           }),
         )
       const at = (day: number) => new Date(Date.UTC(2030, 7, day))
-      const active = subscriptionStatusChanged({ orderId, at: at(1), changeReason: 'PURCHASED', current: { status: 'ACTIVE', accessGranted: true } })
+      const active = subscriptionStatusChanged({
+        orderId,
+        at: at(1),
+        changeReason: 'PURCHASED',
+        current: { status: 'ACTIVE', accessGranted: true },
+      })
       // Its `previous` says ON_HOLD, but the event before said ACTIVE: one was lost.
       const expired = subscriptionStatusChanged({
         orderId,
@@ -172,11 +182,74 @@ function suite(name: string, open: Open) {
       ])
     })
 
+    it('webhook: an apply that fails is reported, and applyPending() reports what it applied later', async () => {
+      let broken = true
+      const webhook = createSubscriptionWebhookHandler({
+        ledger,
+        credential: CREDENTIAL,
+        onEvent: record,
+        onError: () => {},
+        onSubscriptionChange: () => {
+          if (broken) throw new Error('product service down')
+        },
+      })
+      await webhook.ready
+      const orderId = order()
+      await ledger.grant({ orderId, userId: 'alice-user-id', sku: 'premium', kind: 'subscription', tossStatus: 'PURCHASED' })
+      const event = subscriptionStatusChanged({
+        orderId,
+        at: new Date(),
+        changeReason: 'RENEWED',
+        current: { status: 'ACTIVE', accessGranted: true },
+      })
+      const response = await webhook(
+        new Request('https://api.example/toss/subscriptions', {
+          method: 'POST',
+          headers: { Authorization: `Basic ${CREDENTIAL}` },
+          body: JSON.stringify(event),
+        }),
+      )
+      expect(response.status).toBe(200)
+      broken = false
+      expect(await webhook.applyPending()).toEqual({ applied: 1, failed: 0 })
+      await settle()
+      expect(of(orderId).filter((e) => e.type.startsWith('webhook.'))).toEqual([
+        { type: 'webhook.stored', orderId, status: 'ACTIVE', changeReason: 'RENEWED' },
+        { type: 'webhook.failed', orderId, stage: 'apply' },
+      ])
+      expect(events.at(-1)).toEqual({ type: 'webhook.pending-applied', applied: 1, failed: 0 })
+    })
+
+    it('the partner client reports a move to the next certificate pair', async () => {
+      const certs = api.certificates
+      const rotating = createTossPartnerClient({
+        credentials: [certs.wrongClient, certs.client],
+        ca: certs.ca.cert,
+        baseUrl: api.url,
+        onEvent: record,
+      })
+      try {
+        const orderId = order()
+        expect((await rotating.getOrderStatus(orderId, { userKey: 'tk-alice-secret-key' })).status).toBe('PAYMENT_COMPLETED')
+      } finally {
+        rotating.close()
+      }
+      await settle()
+      expect(events.filter((e) => e.type === 'toss.rotate')).toEqual([{ type: 'toss.rotate', from: 0, to: 1 }])
+    })
+
     it('reconcile: checked, revoked, rate-limited, and the run summary', async () => {
       const refunded = order()
       const kept = order()
       for (const orderId of [refunded, kept])
-        await ledger.grant({ orderId, userId: 'alice-user-id', sku: 'remove-ads', kind: 'one-time', tossStatus: 'PURCHASED', userKey: 'tk-alice-secret-key' })
+        await ledger.grant({
+          orderId,
+          userId: 'alice-user-id',
+          sku: 'remove-ads',
+          kind: 'one-time',
+          tossStatus: 'PURCHASED',
+          userKey: 'tk-alice-secret-key',
+        })
       api.refund(refunded)
       api.failNext({ http: 429, retryAfter: 0 }, 1, kept)
       const client = createTossPartnerClient({ ...api.clientOptions(), retry: false, onEvent: record })

@@ -82,7 +82,9 @@ function suite(name: string, open: Open) {
       for (const secret of ['BEGIN', soon.key.split('\n')[1]!, soon.cert.split('\n')[1]!, PG_URL ?? 'postgres://'])
         expect(text).not.toContain(secret)
       await new Promise((r) => setImmediate(r))
-      expect(events).toEqual([{ type: 'health.checked', healthy: true, failing: [], certificateDaysLeft: 5, durationMs: expect.any(Number) }])
+      expect(events).toEqual([
+        { type: 'health.checked', healthy: true, failing: [], certificateDaysLeft: 5, durationMs: expect.any(Number) },
+      ])
       const head = await get(health, 'HEAD')
       expect(head.status).toBe(200)
       expect(head.text).toBe('')

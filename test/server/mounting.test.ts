@@ -199,7 +199,10 @@ for (const framework of frameworks) {
         changeReason: 'PURCHASED',
         current: { status: 'ACTIVE', accessGranted: true, autoRenew: true },
       })
-      expect(await sendTossWebhook(url, event, { credential: CREDENTIAL })).toEqual({ status: 200, body: { received: true, duplicate: false } })
+      expect(await sendTossWebhook(url, event, { credential: CREDENTIAL })).toEqual({
+        status: 200,
+        body: { received: true, duplicate: false },
+      })
       expect(await sendTossWebhook(url, event, { credential: 'wrong' })).toMatchObject({ status: 401 })
       // Toss's Content-Type is not documented: a text/plain body still reaches the handler.
       const plain = await fetch(url, {

@@ -41,7 +41,8 @@ function recordingProvider() {
       const meter: Meter = Object.create(base)
       meter.createCounter = (instrument) =>
         Object.assign(Object.create(base.createCounter(instrument)), {
-          add: (value: number, attributes: Attributes = {}) => void points.push({ meter: name, instrument, kind: 'counter', value, attributes }),
+          add: (value: number, attributes: Attributes = {}) =>
+            void points.push({ meter: name, instrument, kind: 'counter', value, attributes }),
         })
       meter.createHistogram = (instrument) =>
         Object.assign(Object.create(base.createHistogram(instrument)), {
@@ -59,7 +60,9 @@ function recordingProvider() {
   const collect = () => {
     const read: Point[] = []
     for (const g of gauges)
-      g.callback({ observe: (value, attributes = {}) => void read.push({ meter: g.meter, instrument: g.instrument, kind: 'gauge', value, attributes }) })
+      g.callback({
+        observe: (value, attributes = {}) => void read.push({ meter: g.meter, instrument: g.instrument, kind: 'gauge', value, attributes }),
+      })
     return read
   }
   return { provider, points, collect }
@@ -135,7 +138,9 @@ describe('createOpenTelemetryListener', () => {
     expect(durations).toHaveLength(3)
     for (const d of durations) expect(d.value).toBeGreaterThan(0)
     // The test CA's client certificate is valid a day: 0 whole days left.
-    expect(collect()).toEqual([{ meter: 'vue-toss-iap', instrument: OTEL_METRICS.certificateDaysLeft, kind: 'gauge', value: 0, attributes: {} }])
+    expect(collect()).toEqual([
+      { meter: 'vue-toss-iap', instrument: OTEL_METRICS.certificateDaysLeft, kind: 'gauge', value: 0, attributes: {} },
+    ])
     // Low cardinality, nothing personal: no order id, user or key in any attribute.
     const attributes = JSON.stringify(points.map((p) => p.attributes))
     for (const word of ['otel-1', 'otel-2', 'otel-user', 'tk-otel']) expect(attributes).not.toContain(word)
@@ -147,7 +152,18 @@ describe('createOpenTelemetryListener', () => {
     metrics.setGlobalMeterProvider(global.provider)
     const otel = await createOpenTelemetryListener({ meterProvider: own.provider, meterName: 'my-app' })
     otel({ type: 'webhook.lost', orderId: 'x' })
-    otel({ type: 'reconcile.finished', name: 'default', finished: false, checked: 1, refunded: 0, skipped: 0, failed: 0, requests: 9, rateLimited: 8, durationMs: 5 })
+    otel({
+      type: 'reconcile.finished',
+      name: 'default',
+      finished: false,
+      checked: 1,
+      refunded: 0,
+      skipped: 0,
+      failed: 0,
+      requests: 9,
+      rateLimited: 8,
+      durationMs: 5,
+    })
     expect(own.points).toEqual([
       { meter: 'my-app', instrument: OTEL_METRICS.webhook, kind: 'counter', value: 1, attributes: { outcome: 'lost' } },
       { meter: 'my-app', instrument: OTEL_METRICS.reconcileRuns, kind: 'counter', value: 1, attributes: { outcome: 'stopped' } },
@@ -171,10 +187,10 @@ describe('createOpenTelemetryListener', () => {
       })
       const script =
         "const { createOpenTelemetryListener } = await import('./otel.mjs');" +
-        "const listen = await createOpenTelemetryListener();" +
+        'const listen = await createOpenTelemetryListener();' +
         "listen({ type: 'webhook.verification' });" +
         "let found = true; try { await import('@opentelemetry/api') } catch { found = false }" +
-        "console.log(JSON.stringify({ type: typeof listen, found }))"
+        'console.log(JSON.stringify({ type: typeof listen, found }))'
       const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: dir, encoding: 'utf8' })
       expect(JSON.parse(out)).toEqual({ type: 'function', found: false })
     } finally {
