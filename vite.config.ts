@@ -15,6 +15,8 @@ export default defineConfig({
         index: 'src/index.ts',
         testing: 'src/testing/index.ts',
         server: 'src/server/index.ts',
+        // `vue-toss-iap/server/otel`: the only module that loads the optional @opentelemetry/api.
+        'server-otel': 'src/server/otel.ts',
         'testing-server': 'src/testing/server.ts',
         messages: 'src/messages/index.ts',
         vite: 'src/vite/index.ts',
@@ -35,6 +37,7 @@ export default defineConfig({
         /^pg($|\/)/,
         /^@electric-sql\/pglite($|\/)/,
         /^selfsigned$/,
+        /^@opentelemetry\//,
         /^vite$/,
       ],
       // One file per module, as in src: with `"sideEffects": false` an app's bundler drops whole

@@ -1,4 +1,5 @@
 import { availableParallelism } from 'node:os'
+import { fileURLToPath } from 'node:url'
 import vue from '@vitejs/plugin-vue'
 import { playwright } from '@vitest/browser-playwright'
 import { defineConfig } from 'vitest/config'
@@ -41,6 +42,12 @@ export default defineConfig({
           // The server half on Node: real TLS, PGlite, and PostgreSQL when there is one.
           name: 'server',
           environment: 'node',
+          // The mounting examples (examples/server/) import the package by name, as users do.
+          alias: [
+            { find: /^vue-toss-iap\/server$/, replacement: fileURLToPath(new URL('./src/server/index.ts', import.meta.url)) },
+            { find: /^vue-toss-iap\/server\/otel$/, replacement: fileURLToPath(new URL('./src/server/otel.ts', import.meta.url)) },
+            { find: /^vue-toss-iap\/testing\/server$/, replacement: fileURLToPath(new URL('./src/testing/server.ts', import.meta.url)) },
+          ],
           // A worker runs its files one after another without a new process each (the files share
           // no module state; each opens and closes its own databases, servers and processes).
           isolate: false,

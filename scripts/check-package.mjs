@@ -58,6 +58,30 @@ if (leaks.length > 0) {
   process.exit(1)
 }
 console.log('the page entries hold no server code')
+
+// `@opentelemetry/api` is an optional peer: only `vue-toss-iap/server/otel` may load it (lazily).
+// The page entries and `vue-toss-iap/server`, with every module they reach, never name it.
+console.log('\n$ check that only the otel entry loads @opentelemetry/api')
+const otelLeaks = []
+for (const entry of ['index.js', 'testing.js', 'server.js', 'testing-server.js', 'vite.js']) {
+  const seen = new Set()
+  const visit = (file) => {
+    if (seen.has(file)) return
+    seen.add(file)
+    for (const [, specifier] of readFileSync(join('dist', file), 'utf8').matchAll(IMPORT)) {
+      if (specifier.startsWith('.')) visit(posix.join(posix.dirname(file), specifier))
+      else if (specifier.startsWith('@opentelemetry/')) otelLeaks.push(`${entry} → ${file} imports ${specifier}`)
+    }
+  }
+  visit(entry)
+}
+const otelEntry = readFileSync(join('dist', 'server-otel.js'), 'utf8')
+if (/^\s*import\b[^(]*["']@opentelemetry\//m.test(otelEntry)) otelLeaks.push('server-otel.js imports @opentelemetry/api at its top level')
+if (otelLeaks.length > 0) {
+  console.error(`@opentelemetry/api is loaded where it must not be:\n${otelLeaks.join('\n')}`)
+  process.exit(1)
+}
+console.log('@opentelemetry/api is loaded only, and lazily, by server-otel.js')
 run('npx', ['--no-install', 'publint', '--strict'])
 // ESM only: node10 and require() from CommonJS are out of scope on purpose.
 run('npx', ['--no-install', 'attw', '--pack', '.', '--profile', 'esm-only'])

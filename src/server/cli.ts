@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { redact } from './errors.js'
+import type { ServerEvent } from './events.js'
 import { createGrantLedger, type GrantRecord, type GrantTransaction, type PGliteLike, type PgPoolLike } from './ledger.js'
 import { createTossPartnerClient } from './partnerClient.js'
 import { reconcile } from './reconcile.js'
@@ -21,6 +22,8 @@ environment:
   TOSS_RECONCILE_RATE_PER_MINUTE  default 600
   TOSS_RECONCILE_BATCH_SIZE       default 100
   TOSS_RECONCILE_HOOKS            an ES module exporting onRevoke(order, tx) and/or userKeyOf(order)
+  TOSS_RECONCILE_LOG              text (default) or json: every event (Toss requests, orders checked,
+                                  revoked, failed, the run's summary) as one JSON line on stdout
 
 exit status: 0 finished, 2 stopped early (run it again to resume), 1 failed.`
 
@@ -76,6 +79,10 @@ async function main(argv: string[], out = (line: string) => console.log(line)): 
   const cert = pem('TOSS_CERT', true)!
   const key = pem('TOSS_KEY', true)!
   const ca = pem('TOSS_CA', false)
+  const format = process.env.TOSS_RECONCILE_LOG ?? 'text'
+  if (format !== 'text' && format !== 'json') throw new ConfigError('TOSS_RECONCILE_LOG must be text or json')
+  // Events carry no certificate, key or user key (see events.ts): safe for a log collector.
+  const onEvent = format === 'json' ? (event: ServerEvent) => out(JSON.stringify({ time: new Date().toISOString(), ...event })) : undefined
   const hooksPath = process.env.TOSS_RECONCILE_HOOKS
   const hooks: Hooks = hooksPath ? ((await import(pathToFileURL(resolve(hooksPath)).href)) as Hooks) : {}
   const toss = createTossPartnerClient({
@@ -84,6 +91,7 @@ async function main(argv: string[], out = (line: string) => console.log(line)): 
     ...(ca && { ca }),
     ...(process.env.TOSS_BASE_URL && { baseUrl: process.env.TOSS_BASE_URL }),
     retry: false,
+    onEvent,
   })
   const { db, close } = await openDatabase(url)
   try {
@@ -96,7 +104,9 @@ async function main(argv: string[], out = (line: string) => console.log(line)): 
       batchSize: positive('TOSS_RECONCILE_BATCH_SIZE'),
       ...(hooks.onRevoke && { onRevoke: hooks.onRevoke }),
       ...(hooks.userKeyOf && { userKeyOf: hooks.userKeyOf }),
+      onEvent,
     })
+    if (format === 'json') return summary.finished ? 0 : 2 // the summary was the last event (reconcile.finished or .busy)
     if (summary.busy) {
       out('reconcile: another run holds the lease; nothing done')
       return 2

@@ -1,5 +1,6 @@
 import type { ServerEntitlement } from '../core/entitlements.js'
 import type { ProductType, SubscriptionInfo, SubscriptionStatus } from '../core/types.js'
+import { eventEmitter, refusalOf, since, type ServerEventListener } from './events.js'
 import type { Authenticate } from './fulfilment.js'
 import { cors as corsFor, errorResponse, json, type CorsOptions } from './http.js'
 import type { GrantLedger, GrantRecord } from './ledger.js'
@@ -15,6 +16,8 @@ export interface EntitlementsHandlerOptions {
   cors?: CorsOptions
   /** Default: one `console.error` line when the ledger cannot be read. */
   onError?: (error: unknown) => void
+  /** Told of every answer (`entitlements.read`, `entitlements.refused`) after it is decided; never awaited, a throw is caught. */
+  onEvent?: ServerEventListener
 }
 
 /** What the entitlements endpoint answers. */
@@ -74,7 +77,7 @@ export function createEntitlementsHandler(options: EntitlementsHandlerOptions): 
     options.onError ??
     ((error: unknown) =>
       console.error(`vue-toss-iap/server: entitlements could not be read: ${error instanceof Error ? error.message : String(error)}`))
-  return async (request) => {
+  const handle = async (request: Request, seen: { entitlements: ServerEntitlement[] | null }): Promise<Response> => {
     const { allowed, headers } = corsFor(request, options.cors, 'GET, OPTIONS')
     if (!allowed) return errorResponse(403, 'ORIGIN_NOT_ALLOWED', 'this origin may not read entitlements', headers)
     if (request.method === 'OPTIONS') return new Response(null, { status: 204, headers })
@@ -93,10 +96,30 @@ export function createEntitlementsHandler(options: EntitlementsHandlerOptions): 
       return errorResponse(401, 'UNAUTHENTICATED', 'sign in first', headers)
     try {
       const body: EntitlementsBody = { entitlements: entitlementsFrom(await options.ledger.ordersOf(user.userId), typeOf) }
+      seen.entitlements = body.entitlements
       return json(200, body, headers)
     } catch (error) {
       report(error)
       return errorResponse(503, 'LEDGER_UNAVAILABLE', 'the ledger could not be read', headers, { retryable: true })
     }
+  }
+
+  const emit = eventEmitter(options.onEvent)
+  if (!options.onEvent) return (request) => handle(request, { entitlements: null })
+  return async (request) => {
+    const start = performance.now()
+    const seen: { entitlements: ServerEntitlement[] | null } = { entitlements: null }
+    const response = await handle(request, seen)
+    const durationMs = since(start)
+    const refusal = refusalOf(response)
+    if (seen.entitlements)
+      emit({
+        type: 'entitlements.read',
+        entitlements: seen.entitlements.length,
+        active: seen.entitlements.filter((e) => e.isActive).length,
+        durationMs,
+      })
+    else if (refusal) emit({ type: 'entitlements.refused', httpStatus: response.status, code: refusal.code, durationMs })
+    return response
   }
 }

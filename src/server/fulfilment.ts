@@ -1,6 +1,7 @@
 import { ORDER_ID_RULE, readOrderId } from '../core/errors.js'
 import type { GrantOrder, GrantOrderKind } from '../core/types.js'
 import { TossApiError } from './errors.js'
+import { eventEmitter, refusalOf, since, type ServerEventListener } from './events.js'
 import { BodyError, cors as corsFor, errorResponse, json, readJson, type CorsOptions } from './http.js'
 import { GrantTimeoutError, type GrantLedger, type GrantRecord, type GrantTransaction } from './ledger.js'
 import type { TossOrderStatusResult, TossPartnerClient } from './partnerClient.js'
@@ -40,6 +41,11 @@ export interface FulfilmentHandlerOptions {
   maxBodyBytes?: number
   /** Told of every failure answered with a 5xx, with the order id. Default: one `console.error` line. */
   onError?: (error: unknown, context: { orderId: string | null; code: string }) => void
+  /**
+   * Told of every answer (`fulfilment.granted`, `.repeat`, `.refused` with its code) after it is
+   * decided; never awaited, and a throw is caught. See `ServerEvent` and docs/server.md.
+   */
+  onEvent?: ServerEventListener
 }
 
 export type FulfilmentHandler = (request: Request) => Promise<Response>
@@ -77,8 +83,17 @@ export function parseGrantOrder(body: unknown): Parsed {
   return { ok: true, order: { orderId: b.orderId, sku, kind, source, ...(typeof sub === 'string' && { subscriptionId: sub }) } }
 }
 
-const granted = (headers: Headers, record: GrantRecord, repeat: boolean) =>
-  json(200, { granted: true, orderId: record.orderId, sku: record.sku, repeat } satisfies FulfilmentSuccessBody, headers)
+/** What one request came to, for `onEvent`. */
+interface Seen {
+  orderId: string | null
+  tossStatus: string | null
+  granted: { sku: string; repeat: boolean } | null
+}
+
+const granted = (headers: Headers, record: GrantRecord, repeat: boolean, seen: Seen) => {
+  seen.granted = { sku: record.sku, repeat }
+  return json(200, { granted: true, orderId: record.orderId, sku: record.sku, repeat } satisfies FulfilmentSuccessBody, headers)
+}
 
 /**
  * The fulfilment endpoint: verifies the order with Toss as the calling user and grants it once.
@@ -104,7 +119,7 @@ export function createFulfilmentHandler(options: FulfilmentHandlerOptions): Fulf
     return call
   }
 
-  return async (request) => {
+  const handle = async (request: Request, seen: Seen): Promise<Response> => {
     const { allowed, headers } = corsFor(request, options.cors, 'POST, OPTIONS')
     if (!allowed) return errorResponse(403, 'ORIGIN_NOT_ALLOWED', 'this origin may not call the fulfilment endpoint', headers)
     if (request.method === 'OPTIONS') return new Response(null, { status: 204, headers })
@@ -123,6 +138,7 @@ export function createFulfilmentHandler(options: FulfilmentHandlerOptions): Fulf
     const parsed = parseGrantOrder(body)
     if (!parsed.ok) return errorResponse(400, 'INVALID_ORDER', parsed.message, headers)
     const order = parsed.order
+    seen.orderId = order.orderId
 
     let user: AuthenticatedUser | null
     try {
@@ -144,7 +160,7 @@ export function createFulfilmentHandler(options: FulfilmentHandlerOptions): Fulf
       report(error, { orderId: order.orderId, code: 'LEDGER_UNAVAILABLE' })
       return errorResponse(503, 'LEDGER_UNAVAILABLE', 'the ledger could not be read', headers, { retryable: true })
     }
-    if (existing) return existing.userId === user.userId ? granted(headers, existing, true) : ownedElsewhere()
+    if (existing) return existing.userId === user.userId ? granted(headers, existing, true, seen) : ownedElsewhere()
 
     let status: TossOrderStatusResult
     try {
@@ -152,6 +168,7 @@ export function createFulfilmentHandler(options: FulfilmentHandlerOptions): Fulf
     } catch (error) {
       return tossFailure(error, order.orderId, headers, report)
     }
+    seen.tossStatus = status.status
 
     switch (status.status) {
       case 'PURCHASED':
@@ -217,7 +234,25 @@ export function createFulfilmentHandler(options: FulfilmentHandlerOptions): Fulf
         : errorResponse(503, 'LEDGER_UNAVAILABLE', 'the grant could not be recorded', headers, { retryable: true })
     }
     if (result.record.userId !== user.userId) return ownedElsewhere()
-    return granted(headers, result.record, !result.created)
+    return granted(headers, result.record, !result.created, seen)
+  }
+
+  const emit = eventEmitter(options.onEvent)
+  if (!options.onEvent) return (request) => handle(request, { orderId: null, tossStatus: null, granted: null })
+  return async (request) => {
+    const start = performance.now()
+    const seen: Seen = { orderId: null, tossStatus: null, granted: null }
+    const response = await handle(request, seen)
+    const durationMs = since(start)
+    const refusal = refusalOf(response)
+    if (seen.granted && seen.orderId !== null)
+      emit(
+        seen.granted.repeat
+          ? { type: 'fulfilment.repeat', orderId: seen.orderId, sku: seen.granted.sku, durationMs }
+          : { type: 'fulfilment.granted', orderId: seen.orderId, sku: seen.granted.sku, tossStatus: seen.tossStatus ?? '', durationMs },
+      )
+    else if (refusal) emit({ type: 'fulfilment.refused', orderId: seen.orderId, httpStatus: response.status, ...refusal, durationMs })
+    return response
   }
 }
 

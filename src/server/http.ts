@@ -1,3 +1,4 @@
+import { markRefusal } from './events.js'
 /** Which browser origins may call a handler: the mini-app's origins, exactly as the browser sends them. */
 export interface CorsOptions {
   origins: readonly string[] | ((origin: string) => boolean)
@@ -96,7 +97,8 @@ export function errorResponse(
   { retryable = false, retryAfter }: { retryable?: boolean; retryAfter?: number } = {},
 ): Response {
   const body: ServerErrorBody = { error: { code, message, retryable } }
-  return json(status, body, headers, retryAfter === undefined ? {} : { 'Retry-After': String(Math.ceil(retryAfter)) })
+  const response = json(status, body, headers, retryAfter === undefined ? {} : { 'Retry-After': String(Math.ceil(retryAfter)) })
+  return markRefusal(response, code, retryable) // for the handlers' onEvent (events.ts)
 }
 
 export class BodyError extends Error {

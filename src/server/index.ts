@@ -5,6 +5,8 @@ export type {
   TossLoginField,
   TossLoginTokens,
   TossLoginUser,
+  TossCertificateInfo,
+  TossOperation,
   TossClientLogEvent,
   TossCredential,
   TossOrderStatus,
@@ -50,3 +52,7 @@ export type { LoginHandler, LoginHandlerOptions, LogoutHandlerOptions, TossLogin
 // The types the page half sends and reads, so both halves share one definition.
 export type { ServerEntitlement } from '../core/entitlements.js'
 export type { GrantOrder, GrantOrderKind, OrderKind, ProductType, SubscriptionInfo } from '../core/types.js'
+export { createHealthHandler } from './health.js'
+export type { HealthBody, HealthHandlerOptions } from './health.js'
+export { combineEventListeners } from './events.js'
+export type { ServerEvent, ServerEventListener, ServerEventType } from './events.js'

@@ -1,7 +1,9 @@
+import { X509Certificate } from 'node:crypto'
 import https from 'node:https'
 import tls from 'node:tls'
 import { ORDER_ID_RULE, readOrderId } from '../core/errors.js'
 import { TossApiError, type TossApiErrorCode } from './errors.js'
+import { eventEmitter, since, type ServerEventListener } from './events.js'
 
 /** Every status order-status is known to answer. */
 export const TOSS_ORDER_STATUSES = [
@@ -78,6 +80,20 @@ export interface TossPartnerClientOptions {
   maxSockets?: number
   /** Told of every retry and rotation. Never given key material or user keys. */
   log?: (event: TossClientLogEvent) => void
+  /**
+   * Told of every request (`toss.attempt`: duration, HTTP status, fault), retry, rotation and call
+   * (`toss.call`: total duration and outcome), after the fact; never awaited, a throw is caught.
+   * Never given key material or user keys.
+   */
+  onEvent?: ServerEventListener
+}
+
+/** What the health check may know of a configured client certificate: its validity, nothing secret. */
+export interface TossCertificateInfo {
+  /** Position in `credentials` (or `cert`). */
+  index: number
+  notBefore: Date
+  notAfter: Date
 }
 
 export interface GetOrderStatusOptions {
@@ -133,10 +149,16 @@ export interface TossPartnerClient {
   removeAccessByUserKey(userKey: string, options?: TossCallOptions): Promise<void>
   /** Closes kept-alive sockets. */
   close(): void
+  /** The validity of each configured client certificate (for `createHealthHandler`); `[]` when one is unreadable as X.509. */
+  readonly certificates: readonly TossCertificateInfo[]
 }
 
 const PARTNER = '/api-partner/v1/apps-in-toss'
 const ORDER_STATUS_PATH = `${PARTNER}/order/get-order-status`
+/** Which partner call: in errors and in the `toss.*` events. */
+export type TossOperation =
+  'order-status' | 'generate-token' | 'refresh-token' | 'login-me' | 'remove-by-access-token' | 'remove-by-user-key'
+
 /** Toss login's partner paths. */
 export const TOSS_LOGIN_PATHS = {
   generateToken: `${PARTNER}/user/oauth2/generate-token`,
@@ -180,8 +202,10 @@ interface Call {
   /** JSON text, or none (GET). */
   body?: string
   headers: Record<string, string>
-  /** What the call is, for errors: `order-status`, `generate-token`, … */
-  what: string
+  /** What the call is, for errors and events: `order-status`, `generate-token`, … */
+  what: TossOperation
+  /** The order asked about (order-status only), for events. */
+  orderId?: string
 }
 
 interface Answer {
@@ -230,6 +254,8 @@ export function createTossPartnerClient(options: TossPartnerClientOptions): Toss
   const credentials = credentialsOf(options)
   if (credentials.length === 0)
     throw new TossApiError('INVALID_ARGUMENT', 'a client certificate and key are required (cert and key, or credentials)')
+  const emit = eventEmitter(options.onEvent)
+  const certificates = certificateInfo(credentials)
   const ca = options.ca === undefined ? undefined : [...tls.rootCertificates, ...list(options.ca).map(String)]
   const agents = credentials.map((credential, i) => {
     try {
@@ -313,6 +339,7 @@ export function createTossPartnerClient(options: TossPartnerClientOptions): Toss
         const answer = await post(agents[index]!, call, signal)
         if (index !== current) {
           options.log?.({ type: 'rotate', from: current, to: index })
+          emit({ type: 'toss.rotate', from: current, to: index })
           current = index
         }
         return answer
@@ -404,10 +431,26 @@ export function createTossPartnerClient(options: TossPartnerClientOptions): Toss
     call: Call,
     signal: AbortSignal | undefined,
     read: (answer: Answer, attempt: number) => { done: T } | { again: T },
+    stats: { attempts: number; tossStatus?: TossOrderStatus | null } = { attempts: 0 },
   ): Promise<T> {
     let last: { error: TossApiError } | { again: T } | undefined
+    const orderId = call.orderId ?? null
     for (let attempt = 1; attempt <= attempts; attempt++) {
       let retryAfter: number | undefined
+      stats.attempts = attempt
+      stats.tossStatus = null
+      const attemptStart = performance.now()
+      const attempted = (httpStatus: number | null, code: TossApiErrorCode | null) =>
+        emit({
+          type: 'toss.attempt',
+          operation: call.what,
+          orderId,
+          attempt,
+          durationMs: since(attemptStart),
+          httpStatus,
+          tossStatus: stats.tossStatus ?? null,
+          code,
+        })
       try {
         const answer = await send(call, signal)
         if (answer.status === 429) {
@@ -419,17 +462,21 @@ export function createTossPartnerClient(options: TossPartnerClientOptions): Toss
               retryAfter,
             }),
           }
+          attempted(429, 'RATE_LIMITED')
         } else if (answer.status >= 500) {
           last = {
             error: new TossApiError('SERVER_ERROR', `Toss answered ${answer.status}`, { httpStatus: answer.status, attempts: attempt }),
           }
+          attempted(answer.status, 'SERVER_ERROR')
         } else {
-          const step = read(answer, attempt)
+          const step = read(answer, attempt) // a refused or unreadable answer throws: reported below
+          attempted(answer.status, null)
           if ('done' in step) return step.done
           last = step
         }
       } catch (failure) {
         const e = classify(failure instanceof TossApiError ? failure : ((failure as PostFailure).error ?? failure), attempt, call.what)
+        attempted(e.httpStatus ?? null, e.code)
         if (e.code !== 'NETWORK' && e.code !== 'TIMEOUT') throw e
         last = { error: e }
       }
@@ -439,6 +486,14 @@ export function createTossPartnerClient(options: TossPartnerClientOptions): Toss
       if (delayMs > maxDelay) break // Toss asks for a longer pause than a waiting user should sit through
       options.log?.({
         type: 'retry',
+        attempt,
+        code: 'error' in last ? last.error.code : 'STATUS_ERROR',
+        delayMs: Math.round(delayMs),
+      })
+      emit({
+        type: 'toss.retry',
+        operation: call.what,
+        orderId,
         attempt,
         code: 'error' in last ? last.error.code : 'STATUS_ERROR',
         delayMs: Math.round(delayMs),
@@ -453,22 +508,57 @@ export function createTossPartnerClient(options: TossPartnerClientOptions): Toss
     return last!.again // status ERROR on every attempt: the caller decides
   }
 
-  async function getOrderStatus(orderId: string, { userKey, signal }: GetOrderStatusOptions): Promise<TossOrderStatusResult> {
-    // Never ask Toss about an id no order can have (reconcile and fulfilment both come through here).
-    if (readOrderId(orderId) === null) throw new TossApiError('INVALID_ARGUMENT', ORDER_ID_RULE)
-    if (typeof userKey !== 'string' || userKey === '') throw new TossApiError('INVALID_ARGUMENT', 'userKey must be a non-empty string')
-    const call: Call = {
-      method: 'POST',
-      path: ORDER_STATUS_PATH,
-      body: JSON.stringify({ orderId }),
-      headers: { 'x-toss-user-key': userKey },
-      what: 'order-status',
+  /** Runs one partner call and tells `toss.call` of it: attempts, duration and outcome. */
+  async function tracked<T>(
+    operation: TossOperation,
+    orderId: string | null,
+    run: (stats: { attempts: number; tossStatus?: TossOrderStatus | null }) => Promise<T>,
+  ): Promise<T> {
+    const start = performance.now()
+    const stats: { attempts: number; tossStatus?: TossOrderStatus | null } = { attempts: 0 }
+    try {
+      const result = await run(stats)
+      emit({
+        type: 'toss.call',
+        operation,
+        orderId,
+        attempts: stats.attempts,
+        durationMs: since(start),
+        tossStatus: stats.tossStatus ?? null,
+        code: null,
+      })
+      return result
+    } catch (error) {
+      const code = error instanceof TossApiError ? error.code : 'NETWORK'
+      emit({ type: 'toss.call', operation, orderId, attempts: stats.attempts, durationMs: since(start), tossStatus: null, code })
+      throw error
     }
-    return request<TossOrderStatusResult>(call, signal, (answer, attempt) => {
-      const result = parse(answer, orderId, attempt)
-      return result.status === 'ERROR' ? { again: result } : { done: result }
-    })
   }
+
+  const getOrderStatus = (orderId: string, { userKey, signal }: GetOrderStatusOptions): Promise<TossOrderStatusResult> =>
+    tracked('order-status', typeof orderId === 'string' ? orderId.slice(0, 128) : null, async (stats) => {
+      // Never ask Toss about an id no order can have (reconcile and fulfilment both come through here).
+      if (readOrderId(orderId) === null) throw new TossApiError('INVALID_ARGUMENT', ORDER_ID_RULE)
+      if (typeof userKey !== 'string' || userKey === '') throw new TossApiError('INVALID_ARGUMENT', 'userKey must be a non-empty string')
+      const call: Call = {
+        method: 'POST',
+        path: ORDER_STATUS_PATH,
+        body: JSON.stringify({ orderId }),
+        headers: { 'x-toss-user-key': userKey },
+        what: 'order-status',
+        orderId,
+      }
+      return request<TossOrderStatusResult>(
+        call,
+        signal,
+        (answer, attempt) => {
+          const result = parse(answer, orderId, attempt)
+          stats.tossStatus = result.status
+          return result.status === 'ERROR' ? { again: result } : { done: result }
+        },
+        stats,
+      )
+    })
 
   const text = (value: unknown) => (typeof value === 'string' && value !== '' ? value : null)
   const needText = (name: string, value: unknown) => {
@@ -506,6 +596,13 @@ export function createTossPartnerClient(options: TossPartnerClientOptions): Toss
   /** A userKey as Toss types it: digits go as a JSON number written digit for digit, anything else as a string. */
   const userKeyJson = (userKey: string) => (/^[1-9]\d{0,30}$/.test(userKey) ? userKey : JSON.stringify(userKey))
 
+  /** A login call: `request` with its `toss.call` event. */
+  const loginCall = <T>(
+    call: Call,
+    signal: AbortSignal | undefined,
+    read: (answer: Answer, attempt: number) => { done: T } | { again: T },
+  ) => tracked(call.what, null, (stats) => request(call, signal, read, stats))
+
   const FIELDS: readonly TossLoginField[] = ['name', 'phone', 'birthday', 'ci', 'di', 'gender', 'nationality', 'email']
 
   return {
@@ -514,7 +611,7 @@ export function createTossPartnerClient(options: TossPartnerClientOptions): Toss
       needText('authorizationCode', authorizationCode)
       needText('referrer', referrer)
       const body = JSON.stringify({ authorizationCode, referrer })
-      return request(
+      return loginCall(
         { method: 'POST', path: TOSS_LOGIN_PATHS.generateToken, body, headers: {}, what: 'generate-token' },
         signal,
         tokens('generate-token'),
@@ -523,7 +620,7 @@ export function createTossPartnerClient(options: TossPartnerClientOptions): Toss
     refreshToken: async (refreshToken, { signal } = {}) => {
       needText('refreshToken', refreshToken)
       const body = JSON.stringify({ refreshToken })
-      return request(
+      return loginCall(
         { method: 'POST', path: TOSS_LOGIN_PATHS.refreshToken, body, headers: {}, what: 'refresh-token' },
         signal,
         tokens('refresh-token'),
@@ -532,7 +629,7 @@ export function createTossPartnerClient(options: TossPartnerClientOptions): Toss
     getLoginUser: async (accessToken, { signal } = {}) => {
       needText('accessToken', accessToken)
       const call: Call = { method: 'GET', path: TOSS_LOGIN_PATHS.loginMe, headers: bearer(accessToken), what: 'login-me' }
-      return request(call, signal, (answer, attempt) => {
+      return loginCall(call, signal, (answer, attempt) => {
         const success = loginSuccess(answer, attempt, 'login-me')
         const userKey = typeof success.userKey === 'string' ? success.userKey.trim() : ''
         if (userKey === '' || userKey.length > 128)
@@ -551,7 +648,7 @@ export function createTossPartnerClient(options: TossPartnerClientOptions): Toss
         headers: bearer(accessToken),
         what: 'remove-by-access-token',
       }
-      await request(call, signal, (answer, attempt) => (unwrap(answer, attempt, call.what), { done: undefined }))
+      await loginCall(call, signal, (answer, attempt) => (unwrap(answer, attempt, call.what), { done: undefined }))
     },
     removeAccessByUserKey: async (userKey, { signal } = {}) => {
       needText('userKey', userKey)
@@ -562,8 +659,21 @@ export function createTossPartnerClient(options: TossPartnerClientOptions): Toss
         headers: {},
         what: 'remove-by-user-key',
       }
-      await request(call, signal, (answer, attempt) => (unwrap(answer, attempt, call.what), { done: undefined }))
+      await loginCall(call, signal, (answer, attempt) => (unwrap(answer, attempt, call.what), { done: undefined }))
     },
     close: () => agents.forEach((agent) => agent.destroy()),
+    certificates,
+  }
+}
+
+/** Each pair's certificate validity (the first certificate of a PEM chain is the client's own). */
+function certificateInfo(credentials: readonly TossCredential[]): TossCertificateInfo[] {
+  try {
+    return credentials.map((c, index) => {
+      const x509 = new X509Certificate(c.cert)
+      return { index, notBefore: new Date(x509.validFrom), notAfter: new Date(x509.validTo) }
+    })
+  } catch {
+    return []
   }
 }

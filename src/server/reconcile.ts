@@ -1,5 +1,6 @@
 import { ORDER_ID_RULE, readOrderId } from '../core/errors.js'
 import { TossApiError } from './errors.js'
+import { eventEmitter, since, type ServerEventListener } from './events.js'
 import type { GrantLedger, GrantRecord, GrantTransaction } from './ledger.js'
 import type { TossPartnerClient } from './partnerClient.js'
 
@@ -41,6 +42,11 @@ export interface ReconcileOptions {
   signal?: AbortSignal
   clock?: ReconcileClock
   log?: (event: ReconcileLogEvent) => void
+  /**
+   * Told of each order checked, revoked, skipped, rate-limited or failed, and of the run's end
+   * (`reconcile.finished` with its counts), after the fact; never awaited, a throw is caught.
+   */
+  onEvent?: ServerEventListener
 }
 
 export interface ReconcileSummary {
@@ -119,6 +125,8 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileSum
   const maxRateLimited = Math.max(1, options.maxRateLimitedAttempts ?? 8)
   const maxBackoff = options.maxBackoffMs ?? 60_000
   const bucket = tokenBucket(options.ratePerMinute ?? 600, clock)
+  const emit = eventEmitter(options.onEvent)
+  const started = performance.now()
   const summary: ReconcileSummary = {
     finished: false,
     busy: false,
@@ -144,7 +152,10 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileSum
     )
     return rows.length > 0
   })
-  if (!leased) return { ...summary, busy: true }
+  if (!leased) {
+    emit({ type: 'reconcile.busy', name })
+    return { ...summary, busy: true }
+  }
 
   const release = (finished: boolean) =>
     ledger.transaction((tx) =>
@@ -183,6 +194,7 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileSum
         if (attempt >= maxRateLimited) return null
         const waitMs = error.retryAfter !== undefined ? error.retryAfter * 1000 : Math.min(maxBackoff, 1000 * 2 ** (attempt - 1))
         options.log?.({ type: 'rate-limited', orderId: order.orderId, waitMs, attempt })
+        emit({ type: 'reconcile.rate-limited', orderId: order.orderId, waitMs, attempt })
         await clock.sleep(waitMs)
       }
     }
@@ -210,8 +222,10 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileSum
         const order = await ledger.find(orderId)
         if (order && order.state === 'granted' && order.refundedAt === null) {
           const userKey = order.userKey ?? (await options.userKeyOf?.(order)) ?? null
-          if (!userKey) summary.skipped++
-          else {
+          if (!userKey) {
+            summary.skipped++
+            emit({ type: 'reconcile.skipped', orderId, reason: 'no-user-key' })
+          } else {
             let status
             try {
               status = await ask(order, userKey)
@@ -219,20 +233,24 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileSum
               const code = error instanceof TossApiError ? error.code : 'NETWORK'
               summary.failed.push({ orderId, code })
               options.log?.({ type: 'failed', orderId, code })
+              emit({ type: 'reconcile.failed', orderId, code })
             }
             if (status === null) return summary // a 429 storm outlasted its attempts: resume next time
             if (status) {
               summary.checked++
+              emit({ type: 'reconcile.checked', orderId, tossStatus: status.status })
               if (status.status === 'REFUNDED') {
                 try {
                   const revoked = await ledger.markRefunded(orderId, { tossStatusAt: status.statusDeterminedAt }, options.onRevoke)
                   if (revoked) {
                     summary.refunded.push(orderId)
                     options.log?.({ type: 'revoked', orderId })
+                    emit({ type: 'reconcile.revoked', orderId })
                   }
                 } catch {
                   summary.failed.push({ orderId, code: 'REVOKE_FAILED' })
                   options.log?.({ type: 'failed', orderId, code: 'REVOKE_FAILED' })
+                  emit({ type: 'reconcile.failed', orderId, code: 'REVOKE_FAILED' })
                 }
               }
             }
@@ -243,6 +261,18 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileSum
     }
   } finally {
     summary.finished = finished
+    emit({
+      type: 'reconcile.finished',
+      name,
+      finished,
+      checked: summary.checked,
+      refunded: summary.refunded.length,
+      skipped: summary.skipped,
+      failed: summary.failed.length,
+      requests: summary.requests,
+      rateLimited: summary.rateLimited,
+      durationMs: since(started),
+    })
     await release(finished)
   }
   return summary

@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import { ORDER_ID_RULE, readOrderId } from '../core/errors.js'
+import { eventEmitter, refusalOf, type ServerEventListener } from './events.js'
 import { BodyError, errorResponse, json, readJson } from './http.js'
 import type { GrantLedger, SubscriptionEventInput, SubscriptionListener, SubscriptionSnapshot } from './ledger.js'
 import { parseTossTime } from './partnerClient.js'
@@ -23,6 +24,11 @@ export interface SubscriptionWebhookHandlerOptions {
   maxBodyBytes?: number
   /** Told of failures after the event was stored (it stays pending), and of storage failures. Default: one `console.error` line. */
   onError?: (error: unknown, context: { orderId: string | null; stage: 'store' | 'apply' }) => void
+  /**
+   * Told of what happened to each request and event (`webhook.stored`, `.duplicate`, `.applied`,
+   * `.lost`, `.failed`, `.refused`, …) after the fact; never awaited, a throw is caught.
+   */
+  onEvent?: ServerEventListener
 }
 
 export interface SubscriptionWebhookHandler {
@@ -167,14 +173,19 @@ export function createSubscriptionWebhookHandler(options: SubscriptionWebhookHan
         `vue-toss-iap/server: subscription event ${stage} failed for order ${orderId ?? '-'}: ${error instanceof Error ? error.message : String(error)}`,
       ))
   ledger.subscriptionEvents.listen(options.onSubscriptionChange)
+  const emit = eventEmitter(options.onEvent)
 
-  const applyPending = () => ledger.subscriptionEvents.applyPending()
+  const applyPending = async () => {
+    const done = await ledger.subscriptionEvents.applyPending()
+    if (done.applied > 0 || done.failed > 0) emit({ type: 'webhook.pending-applied', ...done })
+    return done
+  }
   const ready = applyPending().then(
     () => undefined,
     (error: unknown) => report(error, { orderId: null, stage: 'apply' }),
   )
 
-  const handler = async (request: Request): Promise<Response> => {
+  const handle = async (request: Request): Promise<Response> => {
     const headers = new Headers({ 'Cache-Control': 'no-store' })
     if (request.method !== 'POST') {
       headers.set('Allow', 'POST')
@@ -195,8 +206,14 @@ export function createSubscriptionWebhookHandler(options: SubscriptionWebhookHan
     }
     const parsed = parseSubscriptionEvent(body)
     if (!parsed.ok) return errorResponse(400, 'INVALID_EVENT', parsed.message, headers)
-    if (parsed.kind === 'verification') return new Response(null, { status: 204, headers })
-    if (parsed.kind === 'other') return json(202, { received: true, ignored: parsed.eventType }, headers)
+    if (parsed.kind === 'verification') {
+      emit({ type: 'webhook.verification' })
+      return new Response(null, { status: 204, headers })
+    }
+    if (parsed.kind === 'other') {
+      emit({ type: 'webhook.ignored', eventType: parsed.eventType })
+      return json(202, { received: true, ignored: parsed.eventType }, headers)
+    }
 
     const { event } = parsed
     let stored: boolean
@@ -204,15 +221,38 @@ export function createSubscriptionWebhookHandler(options: SubscriptionWebhookHan
       stored = await ledger.subscriptionEvents.store(event)
     } catch (error) {
       report(error, { orderId: event.orderId, stage: 'store' })
+      emit({ type: 'webhook.failed', orderId: event.orderId, stage: 'store' })
       return errorResponse(503, 'LEDGER_UNAVAILABLE', 'the event could not be stored', headers, { retryable: true })
     }
+    emit(
+      stored
+        ? { type: 'webhook.stored', orderId: event.orderId, status: event.current.status, changeReason: event.changeReason }
+        : { type: 'webhook.duplicate', orderId: event.orderId },
+    )
     // Stored: from here the answer is 2xx whatever happens, and the event is applied now or later.
     try {
-      await ledger.subscriptionEvents.apply(event.orderId)
+      const changes = await ledger.subscriptionEvents.apply(event.orderId)
+      for (const c of changes) {
+        emit({
+          type: 'webhook.applied',
+          orderId: c.orderId,
+          status: c.current.status,
+          accessActive: c.record.accessActive,
+          lostEvent: c.lostEvent,
+        })
+        if (c.lostEvent) emit({ type: 'webhook.lost', orderId: c.orderId })
+      }
     } catch (error) {
       report(error, { orderId: event.orderId, stage: 'apply' })
+      emit({ type: 'webhook.failed', orderId: event.orderId, stage: 'apply' })
     }
     return json(200, { received: true, duplicate: !stored } satisfies SubscriptionWebhookBody, headers)
+  }
+  const handler = async (request: Request): Promise<Response> => {
+    const response = await handle(request)
+    const refusal = refusalOf(response)
+    if (refusal && response.status < 500) emit({ type: 'webhook.refused', httpStatus: response.status, code: refusal.code })
+    return response
   }
   return Object.assign(handler, { applyPending, ready })
 }

@@ -107,6 +107,37 @@ describe('vue-toss-iap reconcile', () => {
     },
   )
 
+  it(
+    'with TOSS_RECONCILE_LOG=json writes every event as one JSON line, the summary last, and no secret',
+    { timeout: 120_000 },
+    async () => {
+      api.refund('c-3') // c-2 was refunded by the run above; c-1 and c-3 are still granted
+      const env = {
+        DATABASE_URL: `pglite:${pgl.dir}`,
+        TOSS_CERT: api.certificates.client.cert,
+        TOSS_KEY: keyFile,
+        TOSS_CA: api.certificates.ca.cert,
+        TOSS_BASE_URL: api.url,
+        TOSS_RECONCILE_LOG: 'json',
+      }
+      const { code, stdout, stderr } = await run(env)
+      expect(stderr).toBe('')
+      expect(code).toBe(0)
+      const lines = stdout.trim().split('\n')
+      const events = lines.map((line) => JSON.parse(line) as { type: string; time: string; orderId?: string })
+      for (const e of events) expect(e.time).toMatch(/^\d{4}-\d\d-\d\dT/)
+      expect(events.filter((e) => e.type === 'toss.call').map((e) => e.orderId)).toEqual(['c-1', 'c-3'])
+      expect(events.filter((e) => e.type === 'reconcile.checked').map((e) => e.orderId)).toEqual(['c-1', 'c-3'])
+      expect(events.filter((e) => e.type === 'reconcile.revoked')).toEqual([expect.objectContaining({ orderId: 'c-3' })])
+      expect(events.at(-1)).toMatchObject({ type: 'reconcile.finished', finished: true, checked: 2, refunded: 1, failed: 0 })
+      expect(stdout).not.toContain('BEGIN')
+      expect(stdout).not.toContain('tk-alice')
+      const wrong = await run({ ...env, TOSS_RECONCILE_LOG: 'xml' })
+      expect(wrong.code).toBe(1)
+      expect(wrong.stderr).toMatch(/TOSS_RECONCILE_LOG must be text or json/)
+    },
+  )
+
   it('fails with exit status 1 and a message without the secret on bad configuration', { timeout: 120_000 }, async () => {
     const key = api.certificates.client.key
     const broken = key.replace(/[A-Za-z0-9]{20}/, 'AAAAAAAAAAAAAAAAAAAA')
