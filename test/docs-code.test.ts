@@ -12,6 +12,8 @@ import { describe, expect, it } from 'vitest'
 // - ```ts fragment: a piece that continues the text around it and cannot stand alone. Not checked.
 // - ```ts sketch: pseudo-code around services of your own (an Express app). Not checked.
 // - ```ts pending-api: uses an API not merged into this branch yet. Not checked.
+// - a block right after `<!-- include examples/server/NAME -->` is that file of the repository,
+//   checked by `npm run typecheck` and run by test/server/mounting.test.ts (which keeps the two equal).
 // - ```ts file=NAME: one file of a multi-file example (the server guide's recipe): the page's blocks
 //   with a file name are checked together, as files of one folder, so they may import each other.
 
@@ -39,6 +41,7 @@ function blocks(file: string): Block[] {
   for (let i = 0; i < lines.length; i++) {
     const open = /^```(ts|vue)\b(.*)$/.exec(lines[i]!)
     if (!open) continue
+    const included = /^<!-- include examples\//.test(lines[i - 1] ?? '')
     const start = i
     const body: string[] = []
     while (++i < lines.length && lines[i] !== '```') body.push(lines[i]!)
@@ -47,7 +50,7 @@ function blocks(file: string): Block[] {
       file,
       line: start + 1,
       lang: open[1] as 'ts' | 'vue',
-      flags,
+      flags: included ? [...flags, 'included'] : flags,
       fileName: flags.find((f) => f.startsWith('file='))?.slice('file='.length) ?? null,
       code: body.join('\n'),
     })
@@ -57,7 +60,8 @@ function blocks(file: string): Block[] {
 
 const all = [...README_FILES.flatMap(blocks), ...DOC_FILES.flatMap(blocks)]
 const skipped = all.filter((b) => b.flags.some((f) => SKIP_FLAGS.includes(f)))
-const checked = all.filter((b) => !skipped.includes(b))
+const included = all.filter((b) => b.flags.includes('included'))
+const checked = all.filter((b) => !skipped.includes(b) && !included.includes(b))
 
 // The blocks are written to the same place on every run, with vue-tsc's incremental build info
 // beside them: what did not change since the last run (the SDK's and Vue's types, unchanged
@@ -131,6 +135,7 @@ describe('code blocks in the docs', () => {
             'vue-toss-iap/testing/server': ['src/testing/server.ts'],
             'vue-toss-iap/messages': ['src/messages/index.ts'],
             'vue-toss-iap/server': ['src/server/index.ts'],
+            'vue-toss-iap/server/otel': ['src/server/otel.ts'],
             'vue-toss-iap/vite': ['src/vite/index.ts'],
             'vue-toss-iap/vite/client': ['src/vite/client.ts'],
           },
