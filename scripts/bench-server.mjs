@@ -18,7 +18,13 @@ import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { PGlite } from '@electric-sql/pglite'
 import pg from 'pg'
-import { createEntitlementsHandler, createFulfilmentHandler, createGrantLedger, createTossPartnerClient, toNodeListener } from '../dist/server.js'
+import {
+  createEntitlementsHandler,
+  createFulfilmentHandler,
+  createGrantLedger,
+  createTossPartnerClient,
+  toNodeListener,
+} from '../dist/server.js'
 import { startFakeTossPartnerApi } from '../dist/testing-server.js'
 import { createMinimalHandler, migrateMinimal } from './minimal-handler.mjs'
 
@@ -203,7 +209,9 @@ async function bench(store, db) {
       let value = fmt(s)
       let note = `${what[phase]}; ${ROUNDS} alternating rounds, ${CONCURRENCY} concurrent clients, loopback HTTP`
       if (m) {
-        const perRound = c.results[phase].map((r, i) => r.latencies.length / r.ms / (minimal.results[phase][i].latencies.length / minimal.results[phase][i].ms))
+        const perRound = c.results[phase].map(
+          (r, i) => r.latencies.length / r.ms / (minimal.results[phase][i].latencies.length / minimal.results[phase][i].ms),
+        )
         const rate = s.rate / m.rate
         const p99 = s.p99 / m.p99
         const target = phase === 'fresh' ? rate >= 0.8 : rate >= 0.8 && p99 <= 1.25
@@ -253,7 +261,13 @@ if (process.env.BENCH_SERVER_PARTNER !== '0') {
   const ids = Array.from({ length: 50 }, (_, i) => `partner-${process.pid}-${i}`)
   for (const orderId of ids) api.setOrder({ orderId, sku: 'remove-ads', status: 'PAYMENT_COMPLETED', userKey: 'uk-partner' })
   const client = createTossPartnerClient({ ...tossOptions, maxSockets: CONCURRENCY })
-  const raw = new https.Agent({ cert: tossOptions.cert, key: tossOptions.key, ca: tossOptions.ca, keepAlive: true, maxSockets: CONCURRENCY })
+  const raw = new https.Agent({
+    cert: tossOptions.cert,
+    key: tossOptions.key,
+    ca: tossOptions.ca,
+    keepAlive: true,
+    maxSockets: CONCURRENCY,
+  })
   const statusUrl = new URL('/api-partner/v1/apps-in-toss/order/get-order-status', tossOptions.baseUrl)
   const rawCall = (orderId) =>
     new Promise((resolve, reject) => {

@@ -114,9 +114,7 @@ export function createMinimalHandler({ db, toss, products }) {
   }
 
   async function entitlements(res, userId) {
-    const { rows } = await db.query(`SELECT order_id, sku, refunded_at FROM ${TABLE} WHERE user_id = $1 ORDER BY granted_at DESC`, [
-      userId,
-    ])
+    const { rows } = await db.query(`SELECT order_id, sku, refunded_at FROM ${TABLE} WHERE user_id = $1 ORDER BY granted_at DESC`, [userId])
     const seen = new Set()
     const list = []
     for (const row of rows) {

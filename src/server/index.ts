@@ -16,6 +16,7 @@ export type {
   GrantLedger,
   GrantOptions,
   GrantRecord,
+  OwnedOrder,
   GrantResult,
   GrantState,
   GrantTransaction,

@@ -74,6 +74,12 @@ export interface NewGrant {
   userKey?: string | null
 }
 
+/** The part of a `GrantRecord` entitlements are made of. */
+export type OwnedOrder = Pick<
+  GrantRecord,
+  'orderId' | 'sku' | 'state' | 'refundedAt' | 'accessActive' | 'subscriptionStatus' | 'subscriptionExpiresAt' | 'subscriptionAutoRenew'
+>
+
 export interface GrantResult {
   record: GrantRecord
   /** `true` when this call wrote the row (and ran `onGrant`); `false` when the order was already there. */
@@ -113,6 +119,10 @@ export interface GrantLedger {
   ): Promise<GrantResult>
   /** Every order of a user, newest grant first. */
   ordersOf(userId: string): Promise<GrantRecord[]>
+  /** Who owns an order and its sku (what a repeat is answered with), reading only those columns; `null` when unknown. */
+  ownerOf(orderId: string): Promise<Pick<GrantRecord, 'orderId' | 'userId' | 'sku'> | null>
+  /** `ordersOf` with only what entitlements are made of (the entitlements endpoint reads it on every app start). */
+  ownedBy(userId: string): Promise<OwnedOrder[]>
   /** Runs `fn` in a transaction of the ledger's database. */
   transaction<T>(fn: (tx: GrantTransaction) => Promise<T>): Promise<T>
   /**
@@ -448,6 +458,27 @@ export async function createGrantLedger(db: PGliteLike | PgPoolLike): Promise<Gr
     ordersOf: async (userId) => {
       const { rows } = await db.query<Row>(`SELECT * FROM ${TABLE} WHERE user_id = $1 ORDER BY granted_at DESC, order_id`, [userId])
       return rows.map(toRecord)
+    },
+    ownerOf: async (orderId) => {
+      const { rows } = await db.query<Pick<Row, 'user_id' | 'sku'>>(`SELECT user_id, sku FROM ${TABLE} WHERE order_id = $1`, [orderId])
+      return rows[0] ? { orderId, userId: rows[0].user_id, sku: rows[0].sku } : null
+    },
+    ownedBy: async (userId) => {
+      const { rows } = await db.query<Row>(
+        `SELECT order_id, sku, state, refunded_at, access_active, subscription_status, subscription_expires_at, subscription_auto_renew
+           FROM ${TABLE} WHERE user_id = $1 ORDER BY granted_at DESC, order_id`,
+        [userId],
+      )
+      return rows.map((r) => ({
+        orderId: r.order_id,
+        sku: r.sku,
+        state: r.state,
+        refundedAt: r.refunded_at,
+        accessActive: r.access_active,
+        subscriptionStatus: r.subscription_status,
+        subscriptionExpiresAt: r.subscription_expires_at,
+        subscriptionAutoRenew: r.subscription_auto_renew,
+      }))
     },
     transaction,
     markRefunded: (orderId, { tossStatusAt = null }, onRevoke) =>
