@@ -29,9 +29,9 @@ import { startFakeTossPartnerApi } from '../dist/testing-server.js'
 import { createMinimalHandler, migrateMinimal } from './minimal-handler.mjs'
 
 const CONCURRENCY = 16
-const ROUNDS = Number(process.env.BENCH_SERVER_ROUNDS ?? 6)
-const FRESH = 60 // new orders per contender and round
-const READS = 500 // repeats, and entitlements reads, per contender and round
+const ROUNDS = Number(process.env.BENCH_SERVER_ROUNDS ?? 12)
+const FRESH = 40 // new orders per contender and round
+const READS = 250 // repeats, and entitlements reads, per contender and round
 const USERS = 40
 const SKUS = ['remove-ads', 'theme-pack', 'gems']
 const PRODUCTS = { 'remove-ads': 'NON_CONSUMABLE', 'theme-pack': 'NON_CONSUMABLE', gems: 'CONSUMABLE' }
@@ -76,6 +76,7 @@ function call(port, method, path, userId, body) {
 async function load(count, send) {
   const latencies = []
   let next = 0
+  const cpu = process.cpuUsage()
   const start = performance.now()
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async () => {
@@ -87,7 +88,8 @@ async function load(count, send) {
       }
     }),
   )
-  return { ms: performance.now() - start, latencies }
+  const used = process.cpuUsage(cpu)
+  return { ms: performance.now() - start, latencies, cpuUs: used.user + used.system }
 }
 
 const listen = (listener) =>
@@ -122,9 +124,14 @@ async function contenders(db) {
     const minimal = createMinimalHandler({ db, toss: tossOptions, products: PRODUCTS })
     list.push({ name: 'minimal', listener: minimal, close: minimal.close })
   }
-  if (process.env.BENCH_SERVER_HONO === '1') {
+  if (process.env.BENCH_SERVER_HONO) {
+    // `override`: its default, which replaces the process's global Request and Response with its own.
     const { getRequestListener } = await import('@hono/node-server')
-    list.push({ name: '@hono/node-server', listener: route(getRequestListener(fulfil), getRequestListener(entitlements)) })
+    const options = { overrideGlobalObjects: process.env.BENCH_SERVER_HONO === 'override' }
+    list.push({
+      name: `@hono/node-server${options.overrideGlobalObjects ? ', globals replaced' : ''}`,
+      listener: route(getRequestListener(fulfil, options), getRequestListener(entitlements, options)),
+    })
   }
   for (const c of list) {
     c.server = await listen(c.listener)
@@ -179,7 +186,8 @@ const fmt = (r) => `${r.rate.toFixed(0)}/s · p50 ${r.p50.toFixed(1)} ms · p99 
 const summary = (results) => {
   const ms = results.reduce((s, r) => s + r.ms, 0)
   const latencies = results.flatMap((r) => r.latencies)
-  return { rate: (latencies.length / ms) * 1000, p50: pct(latencies, 50), p99: pct(latencies, 99) }
+  const cpu = results.reduce((s, r) => s + r.cpuUs, 0) / latencies.length
+  return { rate: (latencies.length / ms) * 1000, p50: pct(latencies, 50), p99: pct(latencies, 99), cpu }
 }
 
 async function bench(store, db) {
@@ -218,7 +226,8 @@ async function bench(store, db) {
         value += ` · minimal handler ${fmt(m)} · **${rate.toFixed(2)}× rate, ${p99.toFixed(2)}× p99**`
         note =
           `target ≥ 0.8× rate${phase === 'fresh' ? '' : ', p99 ≤ 1.25×'}: ${target ? 'met' : 'NOT MET'}; ` +
-          `rate ratio per round ${Math.min(...perRound).toFixed(2)}–${Math.max(...perRound).toFixed(2)} (median ${median(perRound).toFixed(2)}); ${note}`
+          `rate ratio per round ${Math.min(...perRound).toFixed(2)}–${Math.max(...perRound).toFixed(2)} (median ${median(perRound).toFixed(2)}); ` +
+          `CPU of this process per answer (server, client and fake Toss together) ${s.cpu.toFixed(0)} µs vs ${m.cpu.toFixed(0)} µs; ${note}`
       }
       rows.push(['server', `${names[phase]} (${store}${c.name === 'package' ? '' : `, ${c.name}`})`, value, note])
     }

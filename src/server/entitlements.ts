@@ -53,7 +53,9 @@ export function entitlementsFrom(
   for (const o of orders) {
     const type = typeOf(o.sku)
     if (type !== 'NON_CONSUMABLE' && type !== 'SUBSCRIPTION') continue
-    bySku.set(o.sku, [...(bySku.get(o.sku) ?? []), o])
+    const rows = bySku.get(o.sku)
+    if (rows) rows.push(o)
+    else bySku.set(o.sku, [o])
   }
   return [...bySku].map(([sku, rows]) => {
     if (typeOf(sku) === 'NON_CONSUMABLE') {
