@@ -402,11 +402,11 @@ export async function createGrantLedger(db: PGliteLike | PgPoolLike): Promise<Gr
     grant: (grant, onGrant, { timeoutMs = 20_000 } = {}) =>
       transaction(async (tx) => {
         await lockOrder(tx, grant.orderId)
-        const { rows } = await tx.query<Row>(
+        const { rows } = await tx.query<Row & { events_waiting: boolean }>(
           `INSERT INTO ${TABLE} (order_id, user_id, sku, kind, subscription_id, toss_status, toss_status_at, source, toss_user_key)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
            ON CONFLICT (order_id) DO NOTHING
-           RETURNING *`,
+           RETURNING *, EXISTS (SELECT 1 FROM ${EVENTS} e WHERE e.order_id = $1 AND e.applied_at IS NULL) AS events_waiting`,
           [
             grant.orderId,
             grant.userId,
@@ -434,10 +434,8 @@ export async function createGrantLedger(db: PGliteLike | PgPoolLike): Promise<Gr
           }
           // Subscription events that came before the order: applied now, in the grant's transaction.
           // A failing listener must not cost the grant: the events stay pending for applyPending().
-          const { rows: waiting } = await tx.query(`SELECT 1 FROM ${EVENTS} WHERE order_id = $1 AND applied_at IS NULL LIMIT 1`, [
-            grant.orderId,
-          ])
-          if (waiting.length > 0) {
+          // (Read by the insert, under the order's lock: an event stored meanwhile waits for this commit.)
+          if (rows[0].events_waiting) {
             await tx.query('SAVEPOINT toss_iap_events')
             try {
               await applyEvents(tx, grant.orderId, listener, find)
