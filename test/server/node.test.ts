@@ -221,7 +221,8 @@ describe("toNodeListener with the package's fulfilment handler", () => {
     api.setOrder({ orderId: 'same-1', sku: 'remove-ads', status: 'PAYMENT_COMPLETED', userKey: 'tk-alice' })
     api.setOrder({ orderId: 'same-2', sku: 'remove-ads', status: 'PAYMENT_COMPLETED', userKey: 'tk-alice' })
     const order = (orderId: string) => JSON.stringify({ orderId, sku: 'remove-ads', kind: 'one-time', source: 'purchase' })
-    const cases = (id: string) => [
+    type Case = { method: string; headers?: Record<string, string>; chunks?: string[] }
+    const cases = (id: string): Case[] => [
       { method: 'OPTIONS', headers: { Origin: APP, 'Access-Control-Request-Method': 'POST' } },
       { method: 'HEAD', headers: { Origin: APP } },
       { method: 'GET' },
@@ -236,8 +237,8 @@ describe("toNodeListener with the package's fulfilment handler", () => {
       const { date, connection, 'keep-alive': _k, ...headers } = a.headers
       return { status: a.status, headers, body: a.body }
     }
-    const fromFast = []
-    const fromResponse = []
+    const fromFast: Array<ReturnType<typeof strip>> = []
+    const fromResponse: Array<ReturnType<typeof strip>> = []
     for (const c of cases('same-1')) fromFast.push(strip((await send(fast.port, c))!))
     for (const c of cases('same-2')) fromResponse.push(strip((await send(viaResponse.port, c))!))
     const unify = (answers: typeof fromFast) => JSON.parse(JSON.stringify(answers).replaceAll('same-2', 'same-1'))
