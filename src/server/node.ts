@@ -22,6 +22,8 @@ export function toNodeListener(handler: Handler) {
   return (req: IncomingMessage, res: ServerResponse): void => {
     const method = req.method ?? 'GET'
     if (method === 'GET' || method === 'HEAD') return void respond(handler, core, req, res, null)
+    // Read already (a body parser mounted first): the handler sees an empty body, never a wait.
+    if (req.readableEnded) return void respond(handler, core, req, res, Buffer.alloc(0))
     if (Number(req.headers['content-length']) > BUFFERED_BODY_BYTES) return void respond(handler, core, req, res, streamOf(req, []))
     const chunks: Buffer[] = []
     let size = 0

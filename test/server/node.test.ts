@@ -279,6 +279,19 @@ describe("toNodeListener with the package's fulfilment handler", () => {
     release()
   })
 
+  it('answers 400, never waits, when something read the body before it (a body parser mounted first)', async () => {
+    const listener = toNodeListener(fulfil)
+    const parsedFirst = await listen((req, res) => {
+      req.resume()
+      req.on('end', () => listener(req, res))
+    })
+    const body = JSON.stringify({ orderId: 'parsed-1', sku: 'remove-ads', kind: 'one-time', source: 'purchase' })
+    const answer = (await send(parsedFirst.port, { method: 'POST', headers: json, chunks: [body] }))!
+    expect(answer.status).toBe(400)
+    expect(JSON.parse(answer.body)).toMatchObject({ error: { code: 'INVALID_JSON' } })
+    parsedFirst.server.close()
+  })
+
   it('never runs the handler for a client that leaves before its body is complete, and keeps serving', async () => {
     seen.length = 0
     const body = JSON.stringify({ orderId: 'gone-1', sku: 'remove-ads', kind: 'one-time', source: 'purchase' })
