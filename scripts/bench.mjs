@@ -1,6 +1,7 @@
 // npm run bench: what users pay, printed as one table and written to BENCHMARKS.md: bytes as an
 // app's Vite build ships them, startup on a slowed-down Chromium, bridge calls and timers per
-// purchase, leaks and memory per order, and the server half's verified fulfilments. Run with --expose-gc (the npm script does). Counts hold
+// purchase, leaks and memory per order, and the server half side by side with a hand-written handler
+// (scripts/bench-server.mjs, scripts/minimal-handler.mjs). Run with --expose-gc (the npm script does). Counts hold
 // from machine to machine; absolute times are this machine's.
 import { execFileSync } from 'node:child_process'
 import { writeFileSync } from 'node:fs'

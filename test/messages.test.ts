@@ -55,7 +55,7 @@ function serverCodesInSource(): { inUnion: string[]; answered: string[] } {
   const inUnion = [...union.matchAll(/'([A-Z_]+)'/g)].map((m) => m[1]!)
   const answered = new Set<string>()
   const patterns = [
-    /errorResponse\(\s*[^,]+,\s*'([A-Z_]+)'/g, // errorResponse(404, 'ORDER_NOT_FOUND', …)
+    /error(?:Response|Answer)\(\s*[^,]+,\s*'([A-Z_]+)'/g, // errorResponse(404, 'ORDER_NOT_FOUND', …) or errorAnswer(…)
     /\banswer\(\s*\d+,\s*'([A-Z_]+)'/g, // the fulfilment handler's Toss-failure answers
     /new BodyError\(\s*\d+,\s*'([A-Z_]+)'/g, // body reading
     /error:\s*\{\s*code:\s*'([A-Z_]+)'/g, // a body written by hand (toNodeListener)

@@ -1,9 +1,10 @@
 import type { ServerEntitlement } from '../core/entitlements.js'
 import type { ProductType, SubscriptionInfo, SubscriptionStatus } from '../core/types.js'
-import { eventEmitter, refusalOf, since, type ServerEventListener } from './events.js'
 import type { Authenticate } from './fulfilment.js'
-import { cors as corsFor, errorResponse, json, type CorsOptions } from './http.js'
-import type { GrantLedger, GrantRecord } from './ledger.js'
+import { hash } from 'node:crypto'
+import { eventEmitter, refusalOf, since, type ServerEventListener } from './events.js'
+import { corsHeaders, errorAnswer, handlerOf, type Answer, type CorsOptions } from './http.js'
+import type { GrantLedger, OwnedOrder } from './ledger.js'
 
 export interface EntitlementsHandlerOptions {
   ledger: GrantLedger
@@ -27,13 +28,13 @@ export interface EntitlementsBody {
 
 const SUBSCRIPTION_STATUSES: readonly string[] = ['ACTIVE', 'EXPIRED', 'IN_GRACE_PERIOD', 'ON_HOLD', 'PAUSED', 'REVOKED']
 
-const active = (o: GrantRecord, now: number) =>
+const active = (o: OwnedOrder, now: number) =>
   o.state === 'granted' &&
   o.refundedAt === null &&
   o.accessActive !== false &&
   (o.subscriptionExpiresAt === null || o.subscriptionExpiresAt.getTime() > now)
 
-function subscriptionOf(o: GrantRecord, isAccessible: boolean): SubscriptionInfo | null {
+function subscriptionOf(o: OwnedOrder, isAccessible: boolean): SubscriptionInfo | null {
   if (o.subscriptionStatus === null) return null
   return {
     catalogId: null,
@@ -47,15 +48,17 @@ function subscriptionOf(o: GrantRecord, isAccessible: boolean): SubscriptionInfo
 
 /** The user's entitlements from the ledger's rows (newest first), one per owned-type sku. */
 export function entitlementsFrom(
-  orders: readonly GrantRecord[],
+  orders: readonly OwnedOrder[],
   typeOf: (sku: string) => ProductType | undefined,
   now = Date.now(),
 ): ServerEntitlement[] {
-  const bySku = new Map<string, GrantRecord[]>()
+  const bySku = new Map<string, OwnedOrder[]>()
   for (const o of orders) {
     const type = typeOf(o.sku)
     if (type !== 'NON_CONSUMABLE' && type !== 'SUBSCRIPTION') continue
-    bySku.set(o.sku, [...(bySku.get(o.sku) ?? []), o])
+    const rows = bySku.get(o.sku)
+    if (rows) rows.push(o)
+    else bySku.set(o.sku, [o])
   }
   return [...bySku].map(([sku, rows]) => {
     if (typeOf(sku) === 'NON_CONSUMABLE') {
@@ -69,7 +72,28 @@ export function entitlementsFrom(
   })
 }
 
-/** `GET`: what the signed-in user owns, from the ledger, shaped for the page's `entitlements.source`. */
+/**
+ * The answer's validator: the user and the body, hashed. Weak (the same JSON may be re-encoded on
+ * the way); never equal for two users, even when both own nothing.
+ */
+const etagOf = (userId: string, body: string) => `W/"${hash('sha256', `${userId}\n${body}`, 'base64url').slice(0, 32)}"`
+
+/** `If-None-Match` holds `etag` (weak comparison, as for a GET), or is `*`. */
+function matches(ifNoneMatch: string | null, etag: string): boolean {
+  if (ifNoneMatch === null) return false
+  const opaque = etag.slice(2)
+  for (const part of ifNoneMatch.split(',')) {
+    const tag = part.trim()
+    if (tag === '*' || tag === etag || tag === opaque || (tag.startsWith('W/') && tag.slice(2) === opaque)) return true
+  }
+  return false
+}
+
+/**
+ * `GET`: what the signed-in user owns, from the ledger, shaped for the page's `entitlements.source`.
+ * Answered with an `ETag` and `Cache-Control: private, no-cache`, so a browser revalidates with
+ * `If-None-Match` and gets `304 Not Modified` (no body) while nothing changed.
+ */
 export function createEntitlementsHandler(options: EntitlementsHandlerOptions): (request: Request) => Promise<Response> {
   const products = options.products
   const typeOf = typeof products === 'function' ? products : (sku: string) => (Object.hasOwn(products, sku) ? products[sku] : undefined)
@@ -77,41 +101,45 @@ export function createEntitlementsHandler(options: EntitlementsHandlerOptions): 
     options.onError ??
     ((error: unknown) =>
       console.error(`vue-toss-iap/server: entitlements could not be read: ${error instanceof Error ? error.message : String(error)}`))
-  const handle = async (request: Request, seen: { entitlements: ServerEntitlement[] | null }): Promise<Response> => {
-    const { allowed, headers } = corsFor(request, options.cors, 'GET, OPTIONS')
-    if (!allowed) return errorResponse(403, 'ORIGIN_NOT_ALLOWED', 'this origin may not read entitlements', headers)
-    if (request.method === 'OPTIONS') return new Response(null, { status: 204, headers })
+  const handle = async (request: Request, seen: { entitlements: ServerEntitlement[] | null }): Promise<Answer> => {
+    const { allowed, headers } = corsHeaders(request, options.cors, 'GET, OPTIONS')
+    // Only the user's own 200 and 304 may be kept (by the browser alone, and revalidated each time).
+    const cacheable = (etag: string) => ({ ...headers, 'Cache-Control': 'private, no-cache', ETag: etag })
+    if (!allowed) return errorAnswer(403, 'ORIGIN_NOT_ALLOWED', 'this origin may not read entitlements', headers)
+    if (request.method === 'OPTIONS') return { status: 204, headers, body: null }
     if (request.method !== 'GET') {
-      headers.set('Allow', 'GET, OPTIONS')
-      return errorResponse(405, 'METHOD_NOT_ALLOWED', 'use GET', headers)
+      headers['Allow'] = 'GET, OPTIONS'
+      return errorAnswer(405, 'METHOD_NOT_ALLOWED', 'use GET', headers)
     }
     let user
     try {
       user = await options.authenticate(request)
     } catch (error) {
       report(error)
-      return errorResponse(503, 'AUTHENTICATION_UNAVAILABLE', 'the session could not be checked', headers, { retryable: true })
+      return errorAnswer(503, 'AUTHENTICATION_UNAVAILABLE', 'the session could not be checked', headers, { retryable: true })
     }
-    if (!user || typeof user.userId !== 'string' || user.userId === '')
-      return errorResponse(401, 'UNAUTHENTICATED', 'sign in first', headers)
+    if (!user || typeof user.userId !== 'string' || user.userId === '') return errorAnswer(401, 'UNAUTHENTICATED', 'sign in first', headers)
     try {
-      const body: EntitlementsBody = { entitlements: entitlementsFrom(await options.ledger.ordersOf(user.userId), typeOf) }
+      const body: EntitlementsBody = { entitlements: entitlementsFrom(await options.ledger.ownedBy(user.userId), typeOf) }
       seen.entitlements = body.entitlements
-      return json(200, body, headers)
+      const text = JSON.stringify(body)
+      const etag = etagOf(user.userId, text)
+      if (matches(request.headers.get('If-None-Match'), etag)) return { status: 304, headers: cacheable(etag), body: null }
+      return { status: 200, headers: { ...cacheable(etag), 'Content-Type': 'application/json; charset=utf-8' }, body: text }
     } catch (error) {
       report(error)
-      return errorResponse(503, 'LEDGER_UNAVAILABLE', 'the ledger could not be read', headers, { retryable: true })
+      return errorAnswer(503, 'LEDGER_UNAVAILABLE', 'the ledger could not be read', headers, { retryable: true })
     }
   }
 
   const emit = eventEmitter(options.onEvent)
-  if (!options.onEvent) return (request) => handle(request, { entitlements: null })
-  return async (request) => {
+  if (!options.onEvent) return handlerOf((request) => handle(request, { entitlements: null }))
+  return handlerOf(async (request) => {
     const start = performance.now()
     const seen: { entitlements: ServerEntitlement[] | null } = { entitlements: null }
-    const response = await handle(request, seen)
+    const answer = await handle(request, seen)
     const durationMs = since(start)
-    const refusal = refusalOf(response)
+    const refusal = refusalOf(answer)
     if (seen.entitlements)
       emit({
         type: 'entitlements.read',
@@ -119,7 +147,7 @@ export function createEntitlementsHandler(options: EntitlementsHandlerOptions): 
         active: seen.entitlements.filter((e) => e.isActive).length,
         durationMs,
       })
-    else if (refusal) emit({ type: 'entitlements.refused', httpStatus: response.status, code: refusal.code, durationMs })
-    return response
-  }
+    else if (refusal) emit({ type: 'entitlements.refused', httpStatus: answer.status, code: refusal.code, durationMs })
+    return answer
+  })
 }

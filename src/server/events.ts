@@ -143,14 +143,14 @@ export function combineEventListeners(...listeners: Array<ServerEventListener | 
   }
 }
 
-const refusals = new WeakMap<Response, { code: ServerErrorCode; retryable: boolean }>()
+const refusals = new WeakMap<object, { code: ServerErrorCode; retryable: boolean }>()
 
-/** Marks an error answer with its code, so a handler's wrapper can report it without reading the body. */
-export function markRefusal(response: Response, code: ServerErrorCode, retryable: boolean): Response {
-  refusals.set(response, { code, retryable })
-  return response
+/** Marks an error answer (a `Response` or the package's plain answer) with its code, so a handler's wrapper can report it without reading the body. */
+export function markRefusal<T extends object>(answer: T, code: ServerErrorCode, retryable: boolean): T {
+  refusals.set(answer, { code, retryable })
+  return answer
 }
 
-export const refusalOf = (response: Response) => refusals.get(response)
+export const refusalOf = (answer: object) => refusals.get(answer)
 
 export const since = (start: number) => Math.round((performance.now() - start) * 1000) / 1000

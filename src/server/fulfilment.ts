@@ -2,7 +2,17 @@ import { ORDER_ID_RULE, readOrderId } from '../core/errors.js'
 import type { GrantOrder, GrantOrderKind } from '../core/types.js'
 import { TossApiError } from './errors.js'
 import { eventEmitter, refusalOf, since, type ServerEventListener } from './events.js'
-import { BodyError, cors as corsFor, errorResponse, json, readJson, type CorsOptions } from './http.js'
+import {
+  BodyError,
+  corsHeaders,
+  errorAnswer,
+  handlerOf,
+  jsonAnswer,
+  readJson,
+  type Answer,
+  type CorsOptions,
+  type HeaderRecord,
+} from './http.js'
 import { GrantTimeoutError, type GrantLedger, type GrantRecord, type GrantTransaction } from './ledger.js'
 import type { TossOrderStatusResult, TossPartnerClient } from './partnerClient.js'
 
@@ -90,9 +100,9 @@ interface Seen {
   granted: { sku: string; repeat: boolean } | null
 }
 
-const granted = (headers: Headers, record: GrantRecord, repeat: boolean, seen: Seen) => {
+const granted = (headers: HeaderRecord, record: Pick<GrantRecord, 'orderId' | 'sku'>, repeat: boolean, seen: Seen) => {
   seen.granted = { sku: record.sku, repeat }
-  return json(200, { granted: true, orderId: record.orderId, sku: record.sku, repeat } satisfies FulfilmentSuccessBody, headers)
+  return jsonAnswer(200, { granted: true, orderId: record.orderId, sku: record.sku, repeat } satisfies FulfilmentSuccessBody, headers)
 }
 
 /**
@@ -119,24 +129,24 @@ export function createFulfilmentHandler(options: FulfilmentHandlerOptions): Fulf
     return call
   }
 
-  const handle = async (request: Request, seen: Seen): Promise<Response> => {
-    const { allowed, headers } = corsFor(request, options.cors, 'POST, OPTIONS')
-    if (!allowed) return errorResponse(403, 'ORIGIN_NOT_ALLOWED', 'this origin may not call the fulfilment endpoint', headers)
-    if (request.method === 'OPTIONS') return new Response(null, { status: 204, headers })
+  const handle = async (request: Request, seen: Seen): Promise<Answer> => {
+    const { allowed, headers } = corsHeaders(request, options.cors, 'POST, OPTIONS')
+    if (!allowed) return errorAnswer(403, 'ORIGIN_NOT_ALLOWED', 'this origin may not call the fulfilment endpoint', headers)
+    if (request.method === 'OPTIONS') return { status: 204, headers, body: null }
     if (request.method !== 'POST') {
-      headers.set('Allow', 'POST, OPTIONS')
-      return errorResponse(405, 'METHOD_NOT_ALLOWED', 'POST the order as JSON', headers)
+      headers['Allow'] = 'POST, OPTIONS'
+      return errorAnswer(405, 'METHOD_NOT_ALLOWED', 'POST the order as JSON', headers)
     }
 
     let body: unknown
     try {
       body = await readJson(request, limit)
     } catch (error) {
-      if (error instanceof BodyError) return errorResponse(error.status, error.code, error.message, headers)
-      return errorResponse(400, 'INVALID_JSON', 'the body could not be read', headers)
+      if (error instanceof BodyError) return errorAnswer(error.status, error.code, error.message, headers)
+      return errorAnswer(400, 'INVALID_JSON', 'the body could not be read', headers)
     }
     const parsed = parseGrantOrder(body)
-    if (!parsed.ok) return errorResponse(400, 'INVALID_ORDER', parsed.message, headers)
+    if (!parsed.ok) return errorAnswer(400, 'INVALID_ORDER', parsed.message, headers)
     const order = parsed.order
     seen.orderId = order.orderId
 
@@ -145,20 +155,20 @@ export function createFulfilmentHandler(options: FulfilmentHandlerOptions): Fulf
       user = await options.authenticate(request)
     } catch (error) {
       report(error, { orderId: order.orderId, code: 'AUTHENTICATION_UNAVAILABLE' })
-      return errorResponse(503, 'AUTHENTICATION_UNAVAILABLE', 'the session could not be checked', headers, { retryable: true })
+      return errorAnswer(503, 'AUTHENTICATION_UNAVAILABLE', 'the session could not be checked', headers, { retryable: true })
     }
     if (!user || typeof user.userId !== 'string' || user.userId === '' || typeof user.userKey !== 'string' || user.userKey === '')
-      return errorResponse(401, 'UNAUTHENTICATED', 'sign in first', headers)
+      return errorAnswer(401, 'UNAUTHENTICATED', 'sign in first', headers)
 
-    const ownedElsewhere = () => errorResponse(409, 'ORDER_OWNED_BY_ANOTHER_USER', 'this order was granted to another user', headers)
+    const ownedElsewhere = () => errorAnswer(409, 'ORDER_OWNED_BY_ANOTHER_USER', 'this order was granted to another user', headers)
 
     // A repeat is answered from the ledger: Toss rate-limits each mini-app.
-    let existing: GrantRecord | null
+    let existing: Pick<GrantRecord, 'orderId' | 'userId' | 'sku'> | null
     try {
-      existing = await options.ledger.find(order.orderId)
+      existing = await options.ledger.ownerOf(order.orderId)
     } catch (error) {
       report(error, { orderId: order.orderId, code: 'LEDGER_UNAVAILABLE' })
-      return errorResponse(503, 'LEDGER_UNAVAILABLE', 'the ledger could not be read', headers, { retryable: true })
+      return errorAnswer(503, 'LEDGER_UNAVAILABLE', 'the ledger could not be read', headers, { retryable: true })
     }
     if (existing) return existing.userId === user.userId ? granted(headers, existing, true, seen) : ownedElsewhere()
 
@@ -175,27 +185,27 @@ export function createFulfilmentHandler(options: FulfilmentHandlerOptions): Fulf
       case 'PAYMENT_COMPLETED':
         break
       case 'ORDER_IN_PROGRESS':
-        return errorResponse(503, 'ORDER_IN_PROGRESS', 'Toss has not finished this payment yet', headers, {
+        return errorAnswer(503, 'ORDER_IN_PROGRESS', 'Toss has not finished this payment yet', headers, {
           retryable: true,
           retryAfter: 5,
         })
       case 'FAILED':
-        return errorResponse(402, 'PAYMENT_FAILED', 'Toss says this payment failed', headers)
+        return errorAnswer(402, 'PAYMENT_FAILED', 'Toss says this payment failed', headers)
       case 'REFUNDED':
-        return errorResponse(410, 'ORDER_REFUNDED', 'Toss says this order was refunded before it was granted', headers)
+        return errorAnswer(410, 'ORDER_REFUNDED', 'Toss says this order was refunded before it was granted', headers)
       case 'NOT_FOUND':
-        return errorResponse(404, 'ORDER_NOT_FOUND', 'Toss knows no such order for this user', headers, { retryable: true })
+        return errorAnswer(404, 'ORDER_NOT_FOUND', 'Toss knows no such order for this user', headers, { retryable: true })
       case 'MINIAPP_MISMATCH':
-        return errorResponse(403, 'MINIAPP_MISMATCH', 'this order belongs to another mini-app', headers)
+        return errorAnswer(403, 'MINIAPP_MISMATCH', 'this order belongs to another mini-app', headers)
       case 'ERROR':
         report(new Error('order-status answered ERROR on every attempt'), { orderId: order.orderId, code: 'TOSS_ERROR' })
-        return errorResponse(503, 'TOSS_ERROR', 'Toss could not tell the order status; try again later', headers, { retryable: true })
+        return errorAnswer(503, 'TOSS_ERROR', 'Toss could not tell the order status; try again later', headers, { retryable: true })
     }
 
     const sku = resolveSku(status.sku, order.sku)
     if (!sku) {
       report(new Error('Toss gave no sku and the page sent none'), { orderId: order.orderId, code: 'TOSS_BAD_RESPONSE' })
-      return errorResponse(502, 'TOSS_BAD_RESPONSE', 'Toss gave no sku for this order', headers, { retryable: true })
+      return errorAnswer(502, 'TOSS_BAD_RESPONSE', 'Toss gave no sku for this order', headers, { retryable: true })
     }
     const kind = options.kindOf ? options.kindOf(sku, order.kind) : order.kind
     let result
@@ -230,44 +240,44 @@ export function createFulfilmentHandler(options: FulfilmentHandlerOptions): Fulf
       const code = onGrantThrew ? 'GRANT_FAILED' : 'LEDGER_UNAVAILABLE'
       report(error, { orderId: order.orderId, code })
       return onGrantThrew
-        ? errorResponse(500, 'GRANT_FAILED', 'the product could not be given; nothing was recorded', headers, { retryable: true })
-        : errorResponse(503, 'LEDGER_UNAVAILABLE', 'the grant could not be recorded', headers, { retryable: true })
+        ? errorAnswer(500, 'GRANT_FAILED', 'the product could not be given; nothing was recorded', headers, { retryable: true })
+        : errorAnswer(503, 'LEDGER_UNAVAILABLE', 'the grant could not be recorded', headers, { retryable: true })
     }
     if (result.record.userId !== user.userId) return ownedElsewhere()
     return granted(headers, result.record, !result.created, seen)
   }
 
   const emit = eventEmitter(options.onEvent)
-  if (!options.onEvent) return (request) => handle(request, { orderId: null, tossStatus: null, granted: null })
-  return async (request) => {
+  if (!options.onEvent) return handlerOf((request) => handle(request, { orderId: null, tossStatus: null, granted: null }))
+  return handlerOf(async (request) => {
     const start = performance.now()
     const seen: Seen = { orderId: null, tossStatus: null, granted: null }
-    const response = await handle(request, seen)
+    const answer = await handle(request, seen)
     const durationMs = since(start)
-    const refusal = refusalOf(response)
+    const refusal = refusalOf(answer)
     if (seen.granted && seen.orderId !== null)
       emit(
         seen.granted.repeat
           ? { type: 'fulfilment.repeat', orderId: seen.orderId, sku: seen.granted.sku, durationMs }
           : { type: 'fulfilment.granted', orderId: seen.orderId, sku: seen.granted.sku, tossStatus: seen.tossStatus ?? '', durationMs },
       )
-    else if (refusal) emit({ type: 'fulfilment.refused', orderId: seen.orderId, httpStatus: response.status, ...refusal, durationMs })
-    return response
-  }
+    else if (refusal) emit({ type: 'fulfilment.refused', orderId: seen.orderId, httpStatus: answer.status, ...refusal, durationMs })
+    return answer
+  })
 }
 
 /** The answer for a failed partner call (`what`: which request, for the message). */
 export function tossFailure(
   error: unknown,
   orderId: string | null,
-  headers: Headers,
+  headers: HeaderRecord,
   report: NonNullable<FulfilmentHandlerOptions['onError']>,
   what = 'order-status',
-): Response {
+): Answer {
   const code = error instanceof TossApiError ? error.code : 'NETWORK'
-  const answer = (status: number, c: Parameters<typeof errorResponse>[1], message: string, retryAfter?: number) => {
+  const answer = (status: number, c: Parameters<typeof errorAnswer>[1], message: string, retryAfter?: number) => {
     report(error, { orderId, code: c })
-    return errorResponse(status, c, message, headers, { retryable: true, ...(retryAfter !== undefined && { retryAfter }) })
+    return errorAnswer(status, c, message, headers, { retryable: true, ...(retryAfter !== undefined && { retryAfter }) })
   }
   switch (code) {
     case 'RATE_LIMITED':

@@ -51,17 +51,52 @@ export interface ServerErrorBody {
 
 const ALLOWED_HEADERS = 'Content-Type, Authorization'
 
-export interface Cors {
-  /** `false` for a browser origin the options do not allow (answer 403, with no CORS headers). */
-  allowed: boolean
-  headers: Headers
+/** Header names as the handlers set them, one value each. */
+export type HeaderRecord = Record<string, string>
+
+/**
+ * An answer before it becomes a `Response`. The handlers build these; the public handler turns one
+ * into a `Response`, and `toNodeListener` writes it straight to Node's response (no web streams).
+ */
+export interface Answer {
+  status: number
+  headers: HeaderRecord
+  /** JSON text, or `null` for none. */
+  body: string | null
 }
 
-/** The CORS decision for one request: same-origin and origin-less (server-to-server) requests always pass. */
-export function cors(request: Request, options: CorsOptions | undefined, methods: string): Cors {
-  const headers = new Headers({ 'Cache-Control': 'no-store' })
+/** A handler's answer-building core, kept on the public handler under this symbol for `toNodeListener`. */
+export const ANSWER = Symbol('vue-toss-iap/server answer')
+
+export type AnswerCore = (request: Request) => Promise<Answer>
+
+export const toResponse = (answer: Answer): Response => new Response(answer.body, { status: answer.status, headers: answer.headers })
+
+/** The public `(Request) => Promise<Response>` handler for a core, carrying the core for `toNodeListener`. */
+export function handlerOf(core: AnswerCore): (request: Request) => Promise<Response> {
+  const handler = async (request: Request) => toResponse(await core(request))
+  Object.defineProperty(handler, ANSWER, { value: core })
+  return handler
+}
+
+/** The core a handler made by this package carries, if it is one. */
+export const answerCoreOf = (handler: unknown): AnswerCore | undefined =>
+  typeof handler === 'function' ? (handler as { [ANSWER]?: AnswerCore })[ANSWER] : undefined
+
+export interface CorsHeaders {
+  /** `false` for a browser origin the options do not allow (answer 403, with no CORS headers). */
+  allowed: boolean
+  headers: HeaderRecord
+}
+
+/**
+ * The CORS decision for one request: same-origin and origin-less (server-to-server) requests always
+ * pass. `cacheControl` is the answer's `Cache-Control` (default `no-store`).
+ */
+export function corsHeaders(request: Request, options: CorsOptions | undefined, methods: string, cacheControl = 'no-store'): CorsHeaders {
+  const headers: HeaderRecord = { 'Cache-Control': cacheControl }
   if (!options) return { allowed: true, headers }
-  headers.set('Vary', 'Origin')
+  headers['Vary'] = 'Origin'
   const origin = request.headers.get('Origin')
   if (origin === null) return { allowed: true, headers }
   let own: string | null = null
@@ -72,14 +107,47 @@ export function cors(request: Request, options: CorsOptions | undefined, methods
   }
   const listed = typeof options.origins === 'function' ? options.origins(origin) : options.origins.includes(origin)
   if (!listed) return { allowed: origin === own, headers }
-  headers.set('Access-Control-Allow-Origin', origin)
-  headers.set('Access-Control-Allow-Credentials', 'true')
+  headers['Access-Control-Allow-Origin'] = origin
+  headers['Access-Control-Allow-Credentials'] = 'true'
   if (request.method === 'OPTIONS') {
-    headers.set('Access-Control-Allow-Methods', methods)
-    headers.set('Access-Control-Allow-Headers', ALLOWED_HEADERS)
-    headers.set('Access-Control-Max-Age', String(options.maxAge ?? 600))
+    headers['Access-Control-Allow-Methods'] = methods
+    headers['Access-Control-Allow-Headers'] = ALLOWED_HEADERS
+    headers['Access-Control-Max-Age'] = String(options.maxAge ?? 600)
   }
   return { allowed: true, headers }
+}
+
+export interface Cors {
+  /** `false` for a browser origin the options do not allow (answer 403, with no CORS headers). */
+  allowed: boolean
+  headers: Headers
+}
+
+/** `corsHeaders` as a `Headers`, for handlers that answer with `Response`s. */
+export function cors(request: Request, options: CorsOptions | undefined, methods: string): Cors {
+  const { allowed, headers } = corsHeaders(request, options, methods)
+  return { allowed, headers: new Headers(headers) }
+}
+
+/** A JSON answer: the given headers (not changed), `Content-Type` and `extra`. */
+export function jsonAnswer(status: number, body: unknown, headers: HeaderRecord, extra?: HeaderRecord): Answer {
+  return {
+    status,
+    headers: { ...headers, 'Content-Type': 'application/json; charset=utf-8', ...extra },
+    body: JSON.stringify(body),
+  }
+}
+
+export function errorAnswer(
+  status: number,
+  code: ServerErrorCode,
+  message: string,
+  headers: HeaderRecord,
+  { retryable = false, retryAfter }: { retryable?: boolean; retryAfter?: number } = {},
+): Answer {
+  const body: ServerErrorBody = { error: { code, message, retryable } }
+  const answer = jsonAnswer(status, body, headers, retryAfter === undefined ? undefined : { 'Retry-After': String(Math.ceil(retryAfter)) })
+  return markRefusal(answer, code, retryable) // for the handlers' onEvent (events.ts)
 }
 
 export function json(status: number, body: unknown, headers: Headers, extra: Record<string, string> = {}): Response {
@@ -111,6 +179,12 @@ export class BodyError extends Error {
   }
 }
 
+const utf8 = new TextDecoder('utf-8', { fatal: false })
+
+/** The complete body `toNodeListener` already read for a request, so that `readJson` need not stream it again. */
+const bodies = new WeakMap<Request, Buffer>()
+export const setReadBody = (request: Request, body: Buffer) => void bodies.set(request, body)
+
 /** Reads a JSON body, stopping as soon as it passes `limit` bytes (a missing or lying Content-Length included). */
 export async function readJson(request: Request, limit: number, { anyContentType = false } = {}): Promise<unknown> {
   const type = request.headers.get('Content-Type') ?? ''
@@ -118,6 +192,11 @@ export async function readJson(request: Request, limit: number, { anyContentType
     throw new BodyError(415, 'UNSUPPORTED_MEDIA_TYPE', 'send the order as Content-Type: application/json')
   const declared = Number(request.headers.get('Content-Length') ?? NaN)
   if (declared > limit) throw new BodyError(413, 'BODY_TOO_LARGE', `the body is larger than ${limit} bytes`)
+  const read = request.bodyUsed ? undefined : bodies.get(request)
+  if (read !== undefined) {
+    if (read.length > limit) throw new BodyError(413, 'BODY_TOO_LARGE', `the body is larger than ${limit} bytes`)
+    return parseJson(utf8.decode(read))
+  }
   const chunks: Uint8Array[] = []
   let size = 0
   if (request.body) {
@@ -133,7 +212,10 @@ export async function readJson(request: Request, limit: number, { anyContentType
       chunks.push(value)
     }
   }
-  const text = new TextDecoder('utf-8', { fatal: false }).decode(Buffer.concat(chunks))
+  return parseJson(utf8.decode(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)))
+}
+
+function parseJson(text: string): unknown {
   try {
     return JSON.parse(text)
   } catch {

@@ -22,6 +22,7 @@ export type {
   GrantLedger,
   GrantOptions,
   GrantRecord,
+  OwnedOrder,
   GrantResult,
   GrantState,
   GrantTransaction,

@@ -74,6 +74,12 @@ export interface NewGrant {
   userKey?: string | null
 }
 
+/** The part of a `GrantRecord` entitlements are made of. */
+export type OwnedOrder = Pick<
+  GrantRecord,
+  'orderId' | 'sku' | 'state' | 'refundedAt' | 'accessActive' | 'subscriptionStatus' | 'subscriptionExpiresAt' | 'subscriptionAutoRenew'
+>
+
 export interface GrantResult {
   record: GrantRecord
   /** `true` when this call wrote the row (and ran `onGrant`); `false` when the order was already there. */
@@ -113,6 +119,10 @@ export interface GrantLedger {
   ): Promise<GrantResult>
   /** Every order of a user, newest grant first. */
   ordersOf(userId: string): Promise<GrantRecord[]>
+  /** Who owns an order and its sku (what a repeat is answered with), reading only those columns; `null` when unknown. */
+  ownerOf(orderId: string): Promise<Pick<GrantRecord, 'orderId' | 'userId' | 'sku'> | null>
+  /** `ordersOf` with only what entitlements are made of (the entitlements endpoint reads it on every app start). */
+  ownedBy(userId: string): Promise<OwnedOrder[]>
   /** Runs `fn` in a transaction of the ledger's database. */
   transaction<T>(fn: (tx: GrantTransaction) => Promise<T>): Promise<T>
   /** Runs one statement on the ledger's database, outside any transaction (sessions read through it). */
@@ -430,11 +440,11 @@ export async function createGrantLedger(db: PGliteLike | PgPoolLike): Promise<Gr
     grant: (grant, onGrant, { timeoutMs = 20_000 } = {}) =>
       transaction(async (tx) => {
         await lockOrder(tx, grant.orderId)
-        const { rows } = await tx.query<Row>(
+        const { rows } = await tx.query<Row & { events_waiting: boolean }>(
           `INSERT INTO ${TABLE} (order_id, user_id, sku, kind, subscription_id, toss_status, toss_status_at, source, toss_user_key)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
            ON CONFLICT (order_id) DO NOTHING
-           RETURNING *`,
+           RETURNING *, EXISTS (SELECT 1 FROM ${EVENTS} e WHERE e.order_id = $1 AND e.applied_at IS NULL) AS events_waiting`,
           [
             grant.orderId,
             grant.userId,
@@ -462,10 +472,8 @@ export async function createGrantLedger(db: PGliteLike | PgPoolLike): Promise<Gr
           }
           // Subscription events that came before the order: applied now, in the grant's transaction.
           // A failing listener must not cost the grant: the events stay pending for applyPending().
-          const { rows: waiting } = await tx.query(`SELECT 1 FROM ${EVENTS} WHERE order_id = $1 AND applied_at IS NULL LIMIT 1`, [
-            grant.orderId,
-          ])
-          if (waiting.length > 0) {
+          // (Read by the insert, under the order's lock: an event stored meanwhile waits for this commit.)
+          if (rows[0].events_waiting) {
             await tx.query('SAVEPOINT toss_iap_events')
             try {
               await applyEvents(tx, grant.orderId, listener)
@@ -486,6 +494,27 @@ export async function createGrantLedger(db: PGliteLike | PgPoolLike): Promise<Gr
     ordersOf: async (userId) => {
       const { rows } = await db.query<Row>(`SELECT * FROM ${TABLE} WHERE user_id = $1 ORDER BY granted_at DESC, order_id`, [userId])
       return rows.map(toRecord)
+    },
+    ownerOf: async (orderId) => {
+      const { rows } = await db.query<Pick<Row, 'user_id' | 'sku'>>(`SELECT user_id, sku FROM ${TABLE} WHERE order_id = $1`, [orderId])
+      return rows[0] ? { orderId, userId: rows[0].user_id, sku: rows[0].sku } : null
+    },
+    ownedBy: async (userId) => {
+      const { rows } = await db.query<Row>(
+        `SELECT order_id, sku, state, refunded_at, access_active, subscription_status, subscription_expires_at, subscription_auto_renew
+           FROM ${TABLE} WHERE user_id = $1 ORDER BY granted_at DESC, order_id`,
+        [userId],
+      )
+      return rows.map((r) => ({
+        orderId: r.order_id,
+        sku: r.sku,
+        state: r.state,
+        refundedAt: r.refunded_at,
+        accessActive: r.access_active,
+        subscriptionStatus: r.subscription_status,
+        subscriptionExpiresAt: r.subscription_expires_at,
+        subscriptionAutoRenew: r.subscription_auto_renew,
+      }))
     },
     transaction,
     query: (sql, params) => db.query(sql, params),

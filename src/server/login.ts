@@ -1,7 +1,7 @@
 import { createDecipheriv } from 'node:crypto'
 import { TossApiError } from './errors.js'
 import { tossFailure } from './fulfilment.js'
-import { BodyError, cors as corsFor, errorResponse, json, readJson, type CorsOptions } from './http.js'
+import { BodyError, cors as corsFor, errorResponse, json, readJson, toResponse, type CorsOptions } from './http.js'
 import type { GrantLedger, GrantTransaction } from './ledger.js'
 import type { TossLoginField, TossLoginTokens, TossPartnerClient } from './partnerClient.js'
 import { bearerToken, type SessionAnswer, type SessionStore } from './sessions.js'
@@ -94,14 +94,14 @@ export function createLoginHandler(options: LoginHandlerOptions): LoginHandler {
           headers,
         )
       }
-      return tossFailure(error, null, headers, toReport, 'generate-token')
+      return toResponse(tossFailure(error, null, Object.fromEntries(headers), toReport, 'generate-token'))
     }
     let login: TossLoginInfo
     try {
       const user = await options.toss.getLoginUser(tokens.accessToken)
       login = { ...user, referrer, tokens }
     } catch (error) {
-      return tossFailure(error, null, headers, toReport, 'login-me')
+      return toResponse(tossFailure(error, null, Object.fromEntries(headers), toReport, 'login-me'))
     }
 
     let session: { token: string; expiresAt: Date; userId: string }

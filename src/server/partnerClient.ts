@@ -256,25 +256,33 @@ export function createTossPartnerClient(options: TossPartnerClientOptions): Toss
     throw new TossApiError('INVALID_ARGUMENT', 'a client certificate and key are required (cert and key, or credentials)')
   const emit = eventEmitter(options.onEvent)
   const certificates = certificateInfo(credentials)
-  const ca = options.ca === undefined ? undefined : [...tls.rootCertificates, ...list(options.ca).map(String)]
+  // One secure context per pair, made here once: Node's https.Agent would otherwise put the CA text
+  // into its pool key on every request and build a context (140-odd roots) on every connection.
+  const extraCa = list(options.ca).map(String)
   const agents = credentials.map((credential, i) => {
+    let secureContext: tls.SecureContext
     try {
       // Fails here, at startup, on an unreadable or mismatched pair rather than at the first order.
-      tls.createSecureContext({ cert: credential.cert, key: credential.key, passphrase: credential.passphrase })
+      secureContext = tls.createSecureContext({ cert: credential.cert, key: credential.key, passphrase: credential.passphrase })
     } catch (error) {
       throw new TossApiError(
         'INVALID_ARGUMENT',
         `client certificate pair ${i + 1} cannot be used (${(error as Error & { code?: string }).code ?? 'unreadable PEM or key that does not match'})`,
       )
     }
-    return new https.Agent({
-      cert: credential.cert,
-      key: credential.key,
-      passphrase: credential.passphrase,
-      ca,
-      keepAlive: true,
-      maxSockets: options.maxSockets ?? 32,
-    })
+    if (extraCa.length > 0)
+      try {
+        // Node's roots and the extra CAs, as `ca` on a request would give.
+        secureContext = tls.createSecureContext({
+          cert: credential.cert,
+          key: credential.key,
+          passphrase: credential.passphrase,
+          ca: [...tls.rootCertificates, ...extraCa],
+        })
+      } catch (error) {
+        throw new TossApiError('INVALID_ARGUMENT', `ca cannot be read (${(error as Error & { code?: string }).code ?? 'unreadable PEM'})`)
+      }
+    return new https.Agent({ secureContext, keepAlive: true, maxSockets: options.maxSockets ?? 32 })
   })
   const base = new URL(options.baseUrl ?? 'https://apps-in-toss-api.toss.im')
   if (base.protocol !== 'https:') throw new TossApiError('INVALID_ARGUMENT', 'baseUrl must be https: the partner API is mutual TLS')

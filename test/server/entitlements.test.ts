@@ -101,3 +101,69 @@ describe('the entitlements endpoint and entitlementsViaEndpoint', () => {
     expect(await post.json()).toMatchObject({ error: { code: 'METHOD_NOT_ALLOWED' } })
   })
 })
+
+describe('revalidation: ETag and 304', () => {
+  const get = (user: string, headers: Record<string, string> = {}) =>
+    fetch(url, { headers: { Authorization: `Bearer ${user}`, Origin: APP, ...headers } })
+
+  it('answers 304 with no body to the ETag it gave, private and revalidated every time, CORS headers kept', async () => {
+    const first = await get('alice')
+    expect(first.status).toBe(200)
+    const etag = first.headers.get('etag')!
+    expect(etag).toMatch(/^W\/"[\w-]{20,}"$/)
+    expect(first.headers.get('cache-control')).toBe('private, no-cache')
+    const body = await first.text()
+    for (const ifNoneMatch of [etag, etag.slice(2), `"other", ${etag}`, '*']) {
+      const again = await get('alice', { 'If-None-Match': ifNoneMatch })
+      expect(again.status).toBe(304)
+      expect(await again.text()).toBe('')
+      expect(again.headers.get('etag')).toBe(etag)
+      expect(again.headers.get('cache-control')).toBe('private, no-cache')
+      expect(again.headers.get('access-control-allow-origin')).toBe(APP)
+    }
+    const other = await get('alice', { 'If-None-Match': 'W/"something-else"' })
+    expect(other.status).toBe(200)
+    expect(await other.text()).toBe(body)
+  })
+
+  it('gives a new ETag when the ledger changes, and a full answer to the old one', async () => {
+    const before = await get('alice')
+    const etag = before.headers.get('etag')!
+    await ledger.grant({ orderId: 'o-etag', userId: 'alice', sku: 'dark-theme', kind: 'one-time', tossStatus: 'PAYMENT_COMPLETED' })
+    const after = await get('alice', { 'If-None-Match': etag })
+    expect(after.status).toBe(200)
+    expect(after.headers.get('etag')).not.toBe(etag)
+    expect((await after.json()).entitlements).toContainEqual({ sku: 'dark-theme', isActive: true, orderId: 'o-etag', subscription: null })
+    expect((await get('alice', { 'If-None-Match': after.headers.get('etag')! })).status).toBe(304)
+  })
+
+  it('never matches across users, even when both own nothing', async () => {
+    const perUser = createEntitlementsHandler({
+      ledger,
+      authenticate: (request) => {
+        const userId = request.headers.get('Authorization')?.replace(/^Bearer /, '') ?? ''
+        return userId ? { userId, userKey: `tk-${userId}` } : null
+      },
+      products: { 'remove-ads': 'NON_CONSUMABLE' },
+    })
+    const ask = (user: string, ifNoneMatch?: string) =>
+      perUser(
+        new Request('https://api.example/iap/entitlements', {
+          headers: { Authorization: `Bearer ${user}`, ...(ifNoneMatch && { 'If-None-Match': ifNoneMatch }) },
+        }),
+      )
+    const carol = await ask('carol')
+    const dave = await ask('dave')
+    expect(await carol.text()).toBe(await dave.text()) // both {"entitlements":[]}
+    expect(carol.headers.get('etag')).not.toBe(dave.headers.get('etag'))
+    expect((await ask('dave', carol.headers.get('etag')!)).status).toBe(200)
+    expect((await ask('carol', carol.headers.get('etag')!)).status).toBe(304)
+  })
+
+  it('keeps errors out of any cache', async () => {
+    const anonymous = await fetch(url, { headers: { 'If-None-Match': '*' } })
+    expect(anonymous.status).toBe(401)
+    expect(anonymous.headers.get('cache-control')).toBe('no-store')
+    expect(anonymous.headers.get('etag')).toBeNull()
+  })
+})

@@ -7,7 +7,7 @@ import {
   TOSS_ORDER_STATUSES,
   type TossPartnerClient,
 } from '../../src/server/index.ts'
-import { startFakeTossPartnerApi, type FakeTossPartnerApi } from '../../src/testing/server.ts'
+import { createTestCertificates, startFakeTossPartnerApi, type FakeTossPartnerApi } from '../../src/testing/server.ts'
 
 let api: FakeTossPartnerApi
 let toss: TossPartnerClient
@@ -192,6 +192,19 @@ describe('mutual TLS', () => {
       attempts: 1,
     })
     untrusting.close()
+  })
+
+  it('with its own ca, still refuses a server that ca did not sign', async () => {
+    const other = await createTestCertificates()
+    const { baseUrl, cert, key } = api.clientOptions()
+    const wrongCa = createTossPartnerClient({ baseUrl, cert, key, ca: other.ca.cert, retry: fast })
+    const before = api.requests.length
+    expect(await failure(wrongCa.getOrderStatus(order('PURCHASED'), { userKey: USER }))).toMatchObject({
+      code: 'TLS_REFUSED',
+      attempts: 1,
+    })
+    expect(api.requests.length).toBe(before)
+    wrongCa.close()
   })
 
   it('refuses unusable key material at creation, without repeating it', () => {
