@@ -1,3 +1,4 @@
+import { GRANT_URL } from './endpointUrl.js'
 import { detectEnvironment } from './environment.js'
 import type { GrantFn } from './types.js'
 
@@ -76,7 +77,7 @@ export async function answeredYes(response: Response): Promise<boolean> {
  * ```
  */
 export function grantViaEndpoint(url: string | URL, options: GrantViaEndpointOptions = {}): GrantFn {
-  return async (order) => {
+  return Object.assign(async (order: Parameters<GrantFn>[0]) => {
     warnIfRelative(url, 'grantViaEndpoint')
     const init = await endpointInit(options, {
       method: 'POST',
@@ -84,5 +85,5 @@ export function grantViaEndpoint(url: string | URL, options: GrantViaEndpointOpt
       body: JSON.stringify(order),
     })
     return answeredYes(await (options.fetch ?? fetch)(url, init))
-  }
+  }, { [GRANT_URL]: url })
 }
