@@ -13,7 +13,7 @@ import { createGrantRegistry, type GrantOutcome, type GrantRegistry } from './gr
 import { reportToConsole, type ListenerErrorReporter } from './listeners.js'
 import { normalizePendingOrders } from './normalize.js'
 import { observeBridgeCalls, type BridgeCallEvent, type Observer } from './observe.js'
-import { GRANT_URL, refuseUnusableGrant } from './endpointUrl.js'
+import { REFUSE_PAYMENT, type RefusePayment } from './endpointUrl.js'
 import { runPurchase, type PurchaseRequest, type PurchaseResult } from './purchase.js'
 import { DEFAULT_TIMEOUTS, monotonicNow, type IapTimeouts } from './timing.js'
 import type { GrantFn, GrantOrder, PendingOrder } from './types.js'
@@ -71,8 +71,6 @@ export interface IapClient {
  * The client. `onBridgeCall`, when given, sees every bridge call and purchase start and end (the
  * Vue plugin passes it in development builds only, so production bundles ship no observer).
  */
-const grantUrl = (grant: object) => (grant as { [GRANT_URL]?: string | URL })[GRANT_URL]
-
 export function createIapClient(options: IapClientOptions): IapClient {
   if (typeof options?.grant !== 'function') {
     throw new IapError('INVALID_ARGUMENT', 'createIapClient needs a grant function')
@@ -149,11 +147,7 @@ export function createClient(
       observe(
         request?.kind === 'subscription' ? 'createSubscriptionPurchaseOrder' : 'createOneTimePurchaseOrder',
         request?.sku,
-        () => {
-          // No payment for an order that could never be granted (see refuseUnusableGrant).
-          const refused = GRANT_URL in options.grant && refuseUnusableGrant(grantUrl(options.grant), detectEnvironment().kind, request?.sku)
-          return refused ? Promise.resolve({ status: 'failed', error: refused }) : runPurchase(request, { grants, timeouts, report })
-        },
+        () => runPurchase(request, { grants, timeouts, report, refuse: (options.grant as { [REFUSE_PAYMENT]?: RefusePayment })[REFUSE_PAYMENT] }),
         (result) => (result.status === 'success' ? null : result.error),
       ),
     grant: (order) => grants.run(order, timeouts.grant),

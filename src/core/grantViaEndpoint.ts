@@ -1,4 +1,4 @@
-import { GRANT_URL } from './endpointUrl.js'
+import { REFUSE_PAYMENT, refuseUnusableGrant, type RefusePayment } from './endpointUrl.js'
 import { detectEnvironment } from './environment.js'
 import type { GrantFn } from './types.js'
 
@@ -85,5 +85,5 @@ export function grantViaEndpoint(url: string | URL, options: GrantViaEndpointOpt
       body: JSON.stringify(order),
     })
     return answeredYes(await (options.fetch ?? fetch)(url, init))
-  }, { [GRANT_URL]: url })
+  }, { [REFUSE_PAYMENT]: ((sku) => refuseUnusableGrant(url, detectEnvironment().kind, sku)) satisfies RefusePayment })
 }
