@@ -45,10 +45,11 @@ describe('vue-toss-iap/vite in vite dev', () => {
     }
     expect(body.entitlements).toEqual([expect.objectContaining({ sku: 'remove-ads', isActive: true })])
     expect(await page.evaluate(() => window.__vueTossIapDevHost!.orders.map((o) => o.completed))).toEqual([true])
-    // The small panel scripts the next purchase.
+    // The small panel scripts the next purchase, in Korean by default.
+    await expect.poll(() => page.locator('[data-vue-toss-iap-panel] summary').textContent()).toBe('토스 호스트 (시뮬레이터)')
     await page.locator('[data-vue-toss-iap-panel] summary').click()
     await page.locator('[data-vue-toss-iap-panel] select').selectOption('cancel')
-    await page.locator('[data-vue-toss-iap-panel] button', { hasText: 'queue' }).click()
+    await page.locator('[data-vue-toss-iap-panel] button', { hasText: '다음 구매에 적용' }).click()
     await page.getByRole('button', { name: 'buy' }).click()
     await expect.poll(() => page.locator('output').textContent()).toBe('canceled')
     expect(problems).toEqual([])
