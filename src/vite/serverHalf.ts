@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs'
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import type { PGlite as PGliteClass } from '@electric-sql/pglite'
 import type { IapProduct } from '../core/types.js'
 import { createTossMirror } from '../testing/tossMirror.js'
@@ -14,8 +15,41 @@ import { createTossMirror } from '../testing/tossMirror.js'
  * installs the package the next request finds it, without restarting `vite dev`.
  */
 export const devPeers: Record<'@electric-sql/pglite' | 'selfsigned', () => Promise<unknown>> = {
-  '@electric-sql/pglite': () => import('@electric-sql/pglite'),
-  selfsigned: () => import('selfsigned'),
+  '@electric-sql/pglite': orByFile('@electric-sql/pglite', () => import('@electric-sql/pglite')),
+  selfsigned: orByFile('selfsigned', () => import('selfsigned')),
+}
+
+/**
+ * Node (20 at least) remembers a scoped package it once failed to find (`@electric-sql/pglite`) and
+ * fails the same import again after it is installed. So when the import fails, the package is
+ * looked for in the node_modules folders above this file, and its ESM entry imported by its path.
+ */
+function orByFile(name: string, load: () => Promise<unknown>): () => Promise<unknown> {
+  return () =>
+    load().catch(async (error: unknown) => {
+      let dir = dirname(fileURLToPath(import.meta.url))
+      for (;;) {
+        const root = join(dir, 'node_modules', name)
+        const pkg = await readFile(join(root, 'package.json'), 'utf8').then(
+          (text) => JSON.parse(text) as { exports?: unknown; module?: string; main?: string },
+          () => undefined,
+        )
+        if (pkg) return import(pathToFileURL(join(root, esmEntry(pkg))).href)
+        if (dirname(dir) === dir) throw error
+        dir = dirname(dir)
+      }
+    })
+}
+
+/** The file `import` loads for a package's root: `exports['.'].import` (or its `default`), else `module`, `main`. */
+function esmEntry(pkg: { exports?: unknown; module?: string; main?: string }): string {
+  const pick = (value: unknown): string | undefined => {
+    if (typeof value === 'string') return value
+    if (!value || typeof value !== 'object') return undefined
+    const v = value as Record<string, unknown>
+    return pick(v['.']) ?? pick(v.import) ?? pick(v.default) ?? pick(v.node)
+  }
+  return pick(pkg.exports) ?? pkg.module ?? pkg.main ?? 'index.js'
 }
 
 /** The command that installs what is missing. */
