@@ -207,9 +207,10 @@ export function devFulfilment(): Record<string, DevEndpointHandler> {
   const json = (body: unknown, status = 200) => Response.json(body, { status })
   return {
     '/api/iap/fulfill': async (request) => {
-      if (request.method !== 'POST') return json({ error: 'POST only' }, 405)
+      if (request.method !== 'POST') return json({ error: { code: 'METHOD_NOT_ALLOWED', message: 'POST only' } }, 405)
       const order = (await request.json().catch(() => null)) as { orderId?: unknown; sku?: unknown } | null
-      if (typeof order?.orderId !== 'string' || !order.orderId) return json({ error: 'orderId required' }, 400)
+      if (typeof order?.orderId !== 'string' || !order.orderId)
+        return json({ error: { code: 'INVALID_ARGUMENT', message: 'orderId required' } }, 400)
       const known = grants.get(order.orderId)
       if (known) known.requests++
       else grants.set(order.orderId, { orderId: order.orderId, sku: typeof order.sku === 'string' ? order.sku : '', requests: 1 })
