@@ -53,6 +53,9 @@ export function tossIapDev(options: TossIapDevOptions = {}): Plugin[] {
   const dev: Plugin = {
     name: 'vue-toss-iap:dev',
     apply: 'serve',
+    // Pre-bundled at startup with the app's other dependencies: found only when the first page
+    // loads, it made Vite optimise again and reload the page under the user's first click.
+    config: () => ({ optimizeDeps: { include: ['vue-toss-iap/vite/client'] } }),
     configResolved(config) {
       cacheDir = config.cacheDir
     },
