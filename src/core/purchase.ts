@@ -84,8 +84,8 @@ function guardSheetCallback(callback: (payload: unknown) => void, event: string,
   const drop = (error: unknown) =>
     reportSafely(
       report,
-      error instanceof IapError ? error : new IapError('INVALID_RESPONSE', `the host sent an unreadable event (${event})`, { cause: error }),
-      `the SDK's handler for ${event}`,
+      error instanceof IapError ? error : new IapError('INVALID_RESPONSE', 'the host sent an unreadable event', { cause: error }),
+      `the SDK's handler for ${event} (the host sent an unreadable event)`,
     )
   return (payload: unknown) => {
     let copy: unknown = payload
