@@ -15,7 +15,7 @@ const EXTERNAL = [/^vue($|\/)/, /^pinia($|\/)/, /^@vueuse\//, /^@apps-in-toss\//
  * from 7,938 B and 12,380 B; the purchase path paid 58 B of that for building the client and the
  * foreground listener with the store, after the first frame, instead of during app.use.)
  * Issue #20 spent 34 B of the purchase path (7,901 → 7,935 B: a host event that cannot be read is
- * reported as a typed IapError; the grant's own check runs before any payment) and 228 B of the
+ * reported as a typed IapError; the grant's own check runs before any payment) and 230 B of the
  * whole entry (12,383 → 12,613 B: grantViaEndpoint refuses a payment whose grant URL can never
  * reach the server, with its one console line). The whole-entry budget grew by 256 B for that.
  */
