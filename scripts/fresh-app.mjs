@@ -177,7 +177,9 @@ async function main() {
 
   let done = step('pack the package (npm pack of the built dist)')
   if (!existsSync(join(ROOT, 'dist', 'index.js'))) fail('no dist: run `npm run build` first')
-  const packed = JSON.parse((await run('npm', ['pack', '--json', '--pack-destination', work], { cwd: ROOT, quiet: true })).output.replace(/^[^[]*/, ''))
+  const packed = JSON.parse(
+    (await run('npm', ['pack', '--json', '--pack-destination', work], { cwd: ROOT, quiet: true })).output.replace(/^[^[]*/, ''),
+  )
   const tarball = join(work, packed[0].filename)
   done(packed[0].filename)
 
@@ -224,14 +226,23 @@ async function main() {
     const body = await answer.json()
     if (answer.status !== 503 || body?.error?.code !== 'DEV_PACKAGES_MISSING')
       fail(`expected a 503 DEV_PACKAGES_MISSING, got ${answer.status} ${JSON.stringify(body)}`)
-    done(`vite said: ${vite.log.text.split('\n').find((l) => l.includes(expected))?.trim()}`)
+    done(
+      `vite said: ${vite.log.text
+        .split('\n')
+        .find((l) => l.includes(expected))
+        ?.trim()}`,
+    )
 
     done = step(`install while vite dev runs: ${expected}`)
     await run(devInstall[0], [...devInstall.slice(1), ...NPM_FLAGS])
-    const owned = await waitFor('the entitlements endpoint', async () => {
-      const r = await fetch(`${vite.base}/api/iap/entitlements`)
-      return r.status === 200 && (await r.json())
-    }, 60_000)
+    const owned = await waitFor(
+      'the entitlements endpoint',
+      async () => {
+        const r = await fetch(`${vite.base}/api/iap/entitlements`)
+        return r.status === 200 && (await r.json())
+      },
+      60_000,
+    )
     if (JSON.stringify(owned) !== '{"entitlements":[]}') fail(`entitlements answered ${JSON.stringify(owned)}`)
     done('the next request found them, no restart')
 
@@ -294,12 +305,20 @@ async function main() {
   if (refused.code === 0) fail('vite build passed without VITE_API_URL')
   if (!/VITE_API_URL[\s\S]*\.env\.production[\s\S]*VITE_API_URL=https:\/\//.test(refused.output))
     fail(`vite build failed without naming the fix:\n${refused.output.slice(-2000)}`)
-  done(refused.output.split('\n').find((l) => l.includes('[vue-toss-iap]'))?.trim())
+  done(
+    refused.output
+      .split('\n')
+      .find((l) => l.includes('[vue-toss-iap]'))
+      ?.trim(),
+  )
 
   done = step('vite build with .env.production and the lazy endpoints config: must pass, server code neither run nor shipped')
   await run('npx', ['vite', 'build'])
   const assets = join(app, 'dist', 'assets')
-  const js = readdirSync(assets).filter((f) => f.endsWith('.js')).map((f) => readFileSync(join(assets, f), 'utf8')).join('\n')
+  const js = readdirSync(assets)
+    .filter((f) => f.endsWith('.js'))
+    .map((f) => readFileSync(join(assets, f), 'utf8'))
+    .join('\n')
   const url = envProd.code.match(/VITE_API_URL=(\S+)/)[1]
   if (!js.includes(url)) fail(`the bundle does not post to ${url}`)
   for (const server of ['createTossPartnerClient', 'toss-cert.pem', 'createGrantLedger', 'installTossSimulator needs a window'])
@@ -313,6 +332,8 @@ try {
   if (!process.env.KEEP) rmSync(work, { recursive: true, force: true })
   else console.log(`kept: ${work}`)
 } catch (error) {
-  console.error(`\nfresh app FAILED after ${elapsed(started)}: ${error.message}\n  passed: ${steps.join('\n          ') || 'nothing'}\n  folder kept: ${work}`)
+  console.error(
+    `\nfresh app FAILED after ${elapsed(started)}: ${error.message}\n  passed: ${steps.join('\n          ') || 'nothing'}\n  folder kept: ${work}`,
+  )
   process.exitCode = 1
 }

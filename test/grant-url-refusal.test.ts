@@ -45,7 +45,9 @@ describe('a grant URL that cannot reach the server from the Toss app', () => {
     for (const outcome of [first, second]) {
       expect(outcome.status).toBe('failed')
       expect(isIapError(outcome.error, 'INVALID_ARGUMENT')).toBe(true)
-      expect(outcome.error!.message).toMatch(/no payment started: grantViaEndpoint.*cannot reach your server from the Toss app.*VITE_API_URL in .env.production/)
+      expect(outcome.error!.message).toMatch(
+        /no payment started: grantViaEndpoint.*cannot reach your server from the Toss app.*VITE_API_URL in .env.production/,
+      )
     }
     expect(sim.orders).toEqual([]) // Toss never took payment
     expect(error).toHaveBeenCalledTimes(1)

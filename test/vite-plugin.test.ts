@@ -82,9 +82,13 @@ describe('vite build of an app that reads VITE_API_URL', () => {
   it.each([
     ['relative', 'VITE_API_URL=/api', /"\/api"예요[\s\S]*상대 URL/],
     ['http:', 'VITE_API_URL=http://api.example.com', /"http:\/\/api\.example\.com"예요[\s\S]*http: 주소/],
-  ])('fails with a %s URL', async (_what, line, message) => {
-    await expect(buildApp(line)).rejects.toThrow(message)
-  }, 60_000)
+  ])(
+    'fails with a %s URL',
+    async (_what, line, message) => {
+      await expect(buildApp(line)).rejects.toThrow(message)
+    },
+    60_000,
+  )
 
   it('passes with an https URL in .env.production; the lazy server module is never evaluated and not in the bundle', async () => {
     const runs = globalThis.__vueTossIapLazyServerRuns
@@ -119,7 +123,11 @@ describe('the dev server half when a package it needs is missing', () => {
     const saved = devPeers.selfsigned
     // What Node throws for a package that is not installed.
     devPeers.selfsigned = () =>
-      Promise.reject(Object.assign(new Error("Cannot find package 'selfsigned' imported from /app/node_modules/vue-toss-iap/dist/x.js"), { code: 'ERR_MODULE_NOT_FOUND' }))
+      Promise.reject(
+        Object.assign(new Error("Cannot find package 'selfsigned' imported from /app/node_modules/vue-toss-iap/dist/x.js"), {
+          code: 'ERR_MODULE_NOT_FOUND',
+        }),
+      )
     const lines: string[] = []
     const logger = createLogger('silent')
     logger.warn = (msg) => void lines.push(msg)

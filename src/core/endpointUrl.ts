@@ -29,6 +29,6 @@ export function refuseUnusableGrant(url: string | URL | undefined, kind: string,
     `no payment started: grantViaEndpoint('${text}') cannot reach your server from the Toss app. Set its https URL (VITE_API_URL in .env.production)`,
     { sku },
   )
-  if (!told.has(text)) console.error(error.message), told.add(text)
+  if (!told.has(text)) (console.error(error.message), told.add(text))
   return error
 }

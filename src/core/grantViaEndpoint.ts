@@ -77,13 +77,16 @@ export async function answeredYes(response: Response): Promise<boolean> {
  * ```
  */
 export function grantViaEndpoint(url: string | URL, options: GrantViaEndpointOptions = {}): GrantFn {
-  return Object.assign(async (order: Parameters<GrantFn>[0]) => {
-    warnIfRelative(url, 'grantViaEndpoint')
-    const init = await endpointInit(options, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify(order),
-    })
-    return answeredYes(await (options.fetch ?? fetch)(url, init))
-  }, { [REFUSE_PAYMENT]: ((sku) => refuseUnusableGrant(url, detectEnvironment().kind, sku)) satisfies RefusePayment })
+  return Object.assign(
+    async (order: Parameters<GrantFn>[0]) => {
+      warnIfRelative(url, 'grantViaEndpoint')
+      const init = await endpointInit(options, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify(order),
+      })
+      return answeredYes(await (options.fetch ?? fetch)(url, init))
+    },
+    { [REFUSE_PAYMENT]: ((sku) => refuseUnusableGrant(url, detectEnvironment().kind, sku)) satisfies RefusePayment },
+  )
 }

@@ -1,4 +1,3 @@
-
 // The build-time half of "a production build cannot ship an unreachable grant URL": the app reads
 // its server's URL from an env variable (`import.meta.env.VITE_API_URL`); a build without a usable
 // one would post every paid order to `undefined/api/iap/fulfill` inside the Toss app.

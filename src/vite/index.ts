@@ -3,7 +3,14 @@ import type { Logger, Plugin } from 'vite'
 import { DEFAULT_PRODUCTS } from '../testing/catalogue.js'
 import type { DevHostOptions } from './client.js'
 import { checkApiUrl, usesEnv } from './apiUrl.js'
-import { MIRROR_PATH, MissingDevPackages, installCommand, missingDevPeers, serverHalfEndpoints, type DevEndpointHandler } from './serverHalf.js'
+import {
+  MIRROR_PATH,
+  MissingDevPackages,
+  installCommand,
+  missingDevPeers,
+  serverHalfEndpoints,
+  type DevEndpointHandler,
+} from './serverHalf.js'
 
 /** A Fetch-style handler, as `createFulfilmentHandler` from `vue-toss-iap/server` returns. */
 export type { DevEndpointHandler }

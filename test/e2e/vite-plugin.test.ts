@@ -78,7 +78,11 @@ describe('vue-toss-iap/vite in vite dev, with a package of the server half missi
     const saved = devPeers.selfsigned
     // What Node throws for a package that is not installed.
     devPeers.selfsigned = () =>
-      Promise.reject(Object.assign(new Error("Cannot find package 'selfsigned' imported from /app/node_modules/vue-toss-iap/dist/x.js"), { code: 'ERR_MODULE_NOT_FOUND' }))
+      Promise.reject(
+        Object.assign(new Error("Cannot find package 'selfsigned' imported from /app/node_modules/vue-toss-iap/dist/x.js"), {
+          code: 'ERR_MODULE_NOT_FOUND',
+        }),
+      )
     const lines: string[] = []
     const logger = createLogger('silent')
     logger.warn = (msg) => void lines.push(msg)

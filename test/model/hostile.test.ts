@@ -351,7 +351,7 @@ describe('purchase events of any shape', () => {
   }
 
   it.each(unreadableEvents())(
-    'an event %s reaches the app\'s error handler as a typed INVALID_RESPONSE, never a raw RangeError or TypeError',
+    "an event %s reaches the app's error handler as a typed INVALID_RESPONSE, never a raw RangeError or TypeError",
     async (what, payload) => {
       const { bridge, outcome, wrapper } = openSheet()
       const reported: unknown[] = []
