@@ -91,6 +91,8 @@ describe('code blocks in the docs', () => {
       'BuyButton.vue':
         '<script setup lang="ts">\nimport { usePurchase } from \'vue-toss-iap\'\nconst { purchase } = usePurchase(\'gem-100\')\n</script>\n<template><button @click="purchase()">Buy</button></template>\n',
       'auth.ts': "export async function getToken(): Promise<string> {\n  return 'token'\n}\n",
+      // The README's server module, as `tossIapDev({ endpoints })` imports it lazily.
+      'server.ts': 'export declare const fulfil: (request: Request) => Promise<Response>\n',
       'env.d.ts': '/// <reference types="vite/client" />\n',
     }
     const root = process.cwd()
@@ -103,7 +105,9 @@ describe('code blocks in the docs', () => {
       const blockDir = join(dir, folder)
       if (!existsSync(blockDir)) {
         mkdirSync(blockDir)
-        for (const [name, text] of Object.entries(stubs)) writeFileSync(join(blockDir, name), text)
+        // A page's own named files stand in for the stubs of the same name (its server.ts, main.ts).
+        const own = new Set(checked.filter((b) => b.file === block.file && b.fileName).map((b) => b.fileName))
+        for (const [name, text] of Object.entries(stubs)) if (!block.fileName || !own.has(name)) writeFileSync(join(blockDir, name), text)
       }
       const name = block.fileName ?? (block.lang === 'vue' ? 'Example.vue' : 'example.ts')
       if (existsSync(join(blockDir, name)) && block.fileName) throw new Error(`${block.file}:${block.line}: a second block named ${name}`)

@@ -1,5 +1,6 @@
 // The README's "Testing your app" example, as written there (imports pointed at the sources).
 // If this fails, fix the README too.
+// @vitest-environment happy-dom
 import { flushPromises, mount } from '@vue/test-utils'
 import { createPinia } from 'pinia'
 import { expect, it } from 'vitest'

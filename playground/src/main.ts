@@ -13,7 +13,9 @@ async function start() {
     setupSimulator(app)
   }
   app.use(createPinia())
-  app.use(createTossIap({ grant: grantViaEndpoint('/api/iap/fulfill') }))
+  // The app server is this dev (or preview) server: its absolute URL, as a mini-app must use in the
+  // Toss app (a relative URL there would reach Toss's host, and the package warns about it).
+  app.use(createTossIap({ grant: grantViaEndpoint(new URL('/api/iap/fulfill', location.origin).href) }))
   app.mount('#app')
 }
 

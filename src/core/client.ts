@@ -13,6 +13,7 @@ import { createGrantRegistry, type GrantOutcome, type GrantRegistry } from './gr
 import { reportToConsole, type ListenerErrorReporter } from './listeners.js'
 import { normalizePendingOrders } from './normalize.js'
 import { observeBridgeCalls, type BridgeCallEvent, type Observer } from './observe.js'
+import { REFUSE_PAYMENT, type RefusePayment } from './endpointUrl.js'
 import { runPurchase, type PurchaseRequest, type PurchaseResult } from './purchase.js'
 import { DEFAULT_TIMEOUTS, monotonicNow, type IapTimeouts } from './timing.js'
 import type { GrantFn, GrantOrder, PendingOrder } from './types.js'
@@ -158,7 +159,7 @@ export function createClient(
         observe(
           request?.kind === 'subscription' ? 'createSubscriptionPurchaseOrder' : 'createOneTimePurchaseOrder',
           request?.sku,
-          () => runPurchase(request, { grants, timeouts, report }),
+          () => runPurchase(request, { grants, timeouts, report, refuse: (options.grant as { [REFUSE_PAYMENT]?: RefusePayment })[REFUSE_PAYMENT] }),
           (result) => (result.status === 'success' ? null : result.error),
         )
       const gate = options.beforePurchase

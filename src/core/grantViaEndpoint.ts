@@ -1,3 +1,4 @@
+import { REFUSE_PAYMENT, refuseUnusableGrant, type RefusePayment } from './endpointUrl.js'
 import { detectEnvironment } from './environment.js'
 import { sessionSource } from './session.js'
 import type { GrantFn } from './types.js'
@@ -96,10 +97,13 @@ export async function answeredYes(response: Response): Promise<boolean> {
  * ```
  */
 export function grantViaEndpoint(url: string | URL, options: GrantViaEndpointOptions = {}): GrantFn {
-  return async (order) => {
-    warnIfRelative(url, 'grantViaEndpoint')
-    return answeredYes(
-      await sendSigned(url, options, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(order) }),
-    )
-  }
+  return Object.assign(
+    async (order: Parameters<GrantFn>[0]) => {
+      warnIfRelative(url, 'grantViaEndpoint')
+      return answeredYes(
+        await sendSigned(url, options, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(order) }),
+      )
+    },
+    { [REFUSE_PAYMENT]: ((sku) => refuseUnusableGrant(url, detectEnvironment().kind, sku)) satisfies RefusePayment },
+  )
 }

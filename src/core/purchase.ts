@@ -1,5 +1,6 @@
 import { IAP } from '@apps-in-toss/web-framework'
 import { captureListeners, type ListenerCapture } from './bridge.js'
+import type { RefusePayment } from './endpointUrl.js'
 import { assertCapability } from './environment.js'
 import { describeValue, IapError, readOrderId, requireText, toIapError } from './errors.js'
 import type { GrantOutcome, GrantRegistry } from './grants.js'
@@ -41,6 +42,8 @@ interface PurchaseContext {
   grants: GrantRegistry
   timeouts: IapTimeouts
   report?: ListenerErrorReporter
+  /** The grant's own check before any payment (`grantViaEndpoint`'s: a URL that can never reach the server). */
+  refuse?: RefusePayment
 }
 
 const isGrantAnswer = (event: string) => event.startsWith('processProductGrant/')
@@ -76,13 +79,21 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
  */
 function guardSheetCallback(callback: (payload: unknown) => void, event: string, report: ListenerErrorReporter) {
   const isError = event.includes('/onError/')
-  const drop = (error: unknown) => reportSafely(report, error, `the SDK's handler for ${event} (the host sent an unreadable event)`)
+  // Reported as a typed error, the raw one (a RangeError of a payload nested past the stack, a
+  // TypeError of a cyclic one, a BigInt, a getter that throws, or the SDK choking) as its cause.
+  const drop = (error: unknown) =>
+    reportSafely(
+      report,
+      error instanceof IapError ? error : new IapError('INVALID_RESPONSE', 'the host sent an unreadable event', { cause: error }),
+      `the SDK's handler for ${event} (the host sent an unreadable event)`,
+    )
   return (payload: unknown) => {
     let copy: unknown = payload
     if (payload !== null && payload !== undefined) {
       try {
         copy = JSON.parse(JSON.stringify(payload) ?? 'null')
       } catch (error) {
+        // Nested past the stack, cyclic, a BigInt, a getter that throws: typed, the raw error as cause.
         if (!isError) return drop(error)
         copy = { message: 'the host sent an error that could not be read' }
       }
@@ -98,13 +109,15 @@ function guardSheetCallback(callback: (payload: unknown) => void, event: string,
   }
 }
 
-export function runPurchase(request: PurchaseRequest, { grants, timeouts, report }: PurchaseContext): Promise<PurchaseResult> {
+export function runPurchase(request: PurchaseRequest, { grants, timeouts, report, refuse }: PurchaseContext): Promise<PurchaseResult> {
   // A request that is not an object is refused below like a missing sku, never thrown.
   const { sku, signal, offerId } = (request ?? {}) as PurchaseRequest
   const kind: OrderKind = request?.kind ?? 'one-time'
   try {
     requireText('sku', sku)
     assertCapability(kind === 'subscription' ? 'subscriptions' : 'purchase')
+    const refused = refuse?.(sku)
+    if (refused) throw refused
   } catch (error) {
     return Promise.resolve({ status: 'failed', error: toIapError(error, { sku }) })
   }

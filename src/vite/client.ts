@@ -1,4 +1,3 @@
-import { DEFAULT_PRODUCTS } from '../testing/catalogue.js'
 import { installTossSimulator } from '../testing/simulator.js'
 import type { PurchaseScript, SimulatorOptions, TossSimulator } from '../testing/types.js'
 
@@ -10,6 +9,8 @@ export interface DevHostOptions extends Pick<SimulatorOptions, 'environment' | '
   panel?: boolean
   /** Install even when a real Toss bridge is there (the `granite dev` sandbox app). Default `false`. */
   force?: boolean
+  /** The language of the panel and of what `vue-toss-iap/vite` prints. Default `'ko'`. */
+  locale?: 'ko' | 'en'
   /** @internal Where the dev server's fake Toss learns the host's orders (set by the plugin). */
   mirror?: string
 }
@@ -36,7 +37,7 @@ export function installDevHost(options: DevHostOptions = {}): TossSimulator | nu
     )
     return null
   }
-  const { panel = true, force: _force, mirror, ...simulator } = options
+  const { panel = true, force: _force, mirror, locale = 'ko', ...simulator } = options
   // Toss keeps its orders when the mini-app is closed; so does this host, across reloads. The real
   // Toss also knows every order on its servers: the ledger goes to the dev server's fake Toss too.
   const storage: Pick<Storage, 'getItem' | 'setItem'> = {
@@ -53,41 +54,69 @@ export function installDevHost(options: DevHostOptions = {}): TossSimulator | nu
   })
   window.__vueTossIapDevHost = sim
   if (panel) {
-    if (document.body) mountPanel(sim, options.products?.map((p) => p.sku) ?? DEFAULT_PRODUCTS.map((p) => p.sku))
-    else addEventListener('DOMContentLoaded', () => mountPanel(sim, []), { once: true })
+    if (document.body) mountPanel(sim, locale)
+    else addEventListener('DOMContentLoaded', () => mountPanel(sim, locale), { once: true })
   }
   return sim
 }
 
-const SCRIPTS: Array<[string, string]> = [
-  ['success', '성공 success'],
-  ['cancel', '취소 cancel'],
-  ['hang', '응답 없음 hang'],
-  ['close-after-pay', '결제 후 앱 종료 close-after-pay'],
-  ['error:PAYMENT_PENDING', 'PAYMENT_PENDING'],
-  ['error:NETWORK_ERROR', 'NETWORK_ERROR'],
-  ['error:PRODUCT_NOT_GRANTED_BY_PARTNER', 'PRODUCT_NOT_GRANTED_BY_PARTNER'],
-]
+const TEXT = {
+  ko: {
+    title: '토스 호스트 (시뮬레이터)',
+    queue: '다음 구매에 적용',
+    clear: '장부 비우기',
+    state: (orders: number, pending: number, next: string) => `주문 ${orders}건 · 지급 대기 ${pending}건 · 다음 구매: ${next}`,
+    scripts: {
+      success: '성공',
+      cancel: '사용자가 취소',
+      hang: '응답 없음',
+      'close-after-pay': '결제 후 앱 종료',
+      'error:PAYMENT_PENDING': '결제 승인 대기 (PAYMENT_PENDING)',
+      'error:NETWORK_ERROR': '네트워크 오류 (NETWORK_ERROR)',
+      'error:PRODUCT_NOT_GRANTED_BY_PARTNER': '지급 실패 (PRODUCT_NOT_GRANTED_BY_PARTNER)',
+    },
+  },
+  en: {
+    title: 'Toss host (simulated)',
+    queue: 'queue',
+    clear: 'clear ledger',
+    state: (orders: number, pending: number, next: string) => `orders ${orders} · pending ${pending} · next: ${next}`,
+    scripts: {
+      success: 'success',
+      cancel: 'cancel',
+      hang: 'hang',
+      'close-after-pay': 'close-after-pay',
+      'error:PAYMENT_PENDING': 'PAYMENT_PENDING',
+      'error:NETWORK_ERROR': 'NETWORK_ERROR',
+      'error:PRODUCT_NOT_GRANTED_BY_PARTNER': 'PRODUCT_NOT_GRANTED_BY_PARTNER',
+    },
+  },
+} as const
+
+type Script = keyof (typeof TEXT)['ko']['scripts']
 
 /** A few plain DOM elements (no Vue: it must not touch the app's own instance or devtools). */
-function mountPanel(sim: TossSimulator, _skus: string[]) {
+function mountPanel(sim: TossSimulator, locale: 'ko' | 'en') {
+  const text = TEXT[locale] ?? TEXT.ko
   const box = document.createElement('details')
   box.dataset.vueTossIapPanel = ''
+  box.lang = locale
   box.style.cssText =
     'position:fixed;right:8px;bottom:8px;z-index:2147483000;max-width:calc(100vw - 16px);box-sizing:border-box;' +
     'background:#fff;border:1px solid #c9e2ff;border-radius:10px;padding:6px 10px;font:12px system-ui,sans-serif;color:#191f28;box-shadow:0 2px 8px #0002'
   const summary = document.createElement('summary')
-  summary.textContent = 'Toss host (simulated)'
+  summary.textContent = text.title
   const select = document.createElement('select')
-  for (const [value, label] of SCRIPTS) select.append(new Option(label, value))
+  for (const [value, label] of Object.entries(text.scripts)) select.append(new Option(label, value))
   select.style.maxWidth = '100%'
   const queue = document.createElement('button')
-  queue.textContent = 'queue'
+  queue.textContent = text.queue
   const state = document.createElement('div')
+  const label = (script: string) => text.scripts[script as Script] ?? text.scripts[`error:${script}` as Script] ?? script
   const render = () => {
     const pending = sim.pendingOrders().length
-    const queued = sim.queuedPurchases().map((s) => (typeof s === 'string' ? s : s.error))
-    state.textContent = `orders ${sim.orders.length} · pending ${pending} · next: ${queued.join(', ') || 'success'}`
+    const queued = sim.queuedPurchases().map((s) => label(typeof s === 'string' ? s : s.error))
+    state.textContent = text.state(sim.orders.length, pending, queued.join(', ') || text.scripts.success)
   }
   queue.addEventListener('click', () => {
     const v = select.value
@@ -95,7 +124,7 @@ function mountPanel(sim: TossSimulator, _skus: string[]) {
     render()
   })
   const reset = document.createElement('button')
-  reset.textContent = 'clear ledger'
+  reset.textContent = text.clear
   reset.addEventListener('click', () => (sim.clearLedger(), render()))
   box.addEventListener('toggle', render)
   setInterval(render, 1000)

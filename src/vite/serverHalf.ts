@@ -2,9 +2,85 @@ import { readFileSync } from 'node:fs'
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import type { PGlite as PGliteClass } from '@electric-sql/pglite'
 import type { IapProduct } from '../core/types.js'
 import { createTossMirror } from '../testing/tossMirror.js'
+
+/**
+ * What the default server half needs beyond the package itself: PGlite for its ledger, selfsigned
+ * for the fake Toss's mutual-TLS certificates. Optional peers (a production server that uses `pg`
+ * never needs either), so an app installs them as devDependencies. Loaded through this table so
+ * that a test can make one missing; a failed import is not cached by Node, so once the developer
+ * installs the package the next request finds it, without restarting `vite dev`.
+ */
+export const devPeers: Record<'@electric-sql/pglite' | 'selfsigned', () => Promise<unknown>> = {
+  '@electric-sql/pglite': orByFile('@electric-sql/pglite', () => import('@electric-sql/pglite')),
+  selfsigned: orByFile('selfsigned', () => import('selfsigned')),
+}
+
+/**
+ * Node (20 at least) remembers a scoped package it once failed to find (`@electric-sql/pglite`) and
+ * fails the same import again after it is installed. So when the import fails, the package is
+ * looked for in the node_modules folders above this file, and its ESM entry imported by its path.
+ */
+function orByFile(name: string, load: () => Promise<unknown>): () => Promise<unknown> {
+  return () =>
+    load().catch(async (error: unknown) => {
+      let dir = dirname(fileURLToPath(import.meta.url))
+      for (;;) {
+        const root = join(dir, 'node_modules', name)
+        const pkg = await readFile(join(root, 'package.json'), 'utf8').then(
+          (text) => JSON.parse(text) as { exports?: unknown; module?: string; main?: string },
+          () => undefined,
+        )
+        if (pkg) return import(pathToFileURL(join(root, esmEntry(pkg))).href)
+        if (dirname(dir) === dir) throw error
+        dir = dirname(dir)
+      }
+    })
+}
+
+/** The file `import` loads for a package's root: `exports['.'].import` (or its `default`), else `module`, `main`. */
+function esmEntry(pkg: { exports?: unknown; module?: string; main?: string }): string {
+  const pick = (value: unknown): string | undefined => {
+    if (typeof value === 'string') return value
+    if (!value || typeof value !== 'object') return undefined
+    const v = value as Record<string, unknown>
+    return pick(v['.']) ?? pick(v.import) ?? pick(v.default) ?? pick(v.node)
+  }
+  return pick(pkg.exports) ?? pkg.module ?? pkg.main ?? 'index.js'
+}
+
+/** The command that installs what is missing. */
+export const installCommand = (missing: string[]) => `npm install -D ${missing.join(' ')}`
+
+/** Thrown (and answered as JSON) while a package the server half needs is not installed. */
+export class MissingDevPackages extends Error {
+  constructor(readonly missing: string[]) {
+    super(
+      `vue-toss-iap/vite: the dev server's fulfilment endpoints need ${missing.join(' and ')}. ` +
+        `Run \`${installCommand(missing)}\`; the next request picks ${missing.length > 1 ? 'them' : 'it'} up, no restart needed.`,
+    )
+    this.name = 'MissingDevPackages'
+  }
+}
+
+const notFound = (error: unknown, name: string) => {
+  const e = error as { code?: unknown; message?: unknown }
+  return (e?.code === 'ERR_MODULE_NOT_FOUND' || e?.code === 'MODULE_NOT_FOUND') && String(e.message).includes(name)
+}
+
+/** The dev peers that cannot be imported now (any other import error is thrown as it is). */
+export async function missingDevPeers(): Promise<string[]> {
+  const missing: string[] = []
+  for (const [name, load] of Object.entries(devPeers))
+    await load().catch((error: unknown) => {
+      if (!notFound(error, name)) throw error
+      missing.push(name)
+    })
+  return missing
+}
 
 /** An endpoint of the dev server: a Fetch handler. */
 export type DevEndpointHandler = (request: Request) => Response | Promise<Response>
@@ -18,7 +94,7 @@ export const MIRROR_PATH = '/__vue-toss-iap/toss-orders'
  * The server half in `vite dev`: `vue-toss-iap/server`'s fulfilment and entitlement handlers on an
  * in-memory PGlite, verifying each order with a fake Toss partner API (real mutual TLS on
  * 127.0.0.1) that answers from the page's mirrored ledger. Started on the first request; needs the
- * optional peers `@electric-sql/pglite` and `selfsigned`, and says so when they are missing.
+ * optional peers `@electric-sql/pglite` and `selfsigned` (see `devPeers`).
  * `cacheDir` (Vite's, once the config is resolved) keeps an empty database to start from.
  */
 export function serverHalfEndpoints(
@@ -34,8 +110,10 @@ export function serverHalfEndpoints(
 
   let started: ReturnType<typeof start> | undefined
   async function start() {
+    const missing = await missingDevPeers()
+    if (missing.length) throw new MissingDevPackages(missing)
     const [{ PGlite }, server, { startFakeTossPartnerApi }] = await Promise.all([
-      import('@electric-sql/pglite'),
+      devPeers['@electric-sql/pglite']() as Promise<typeof import('@electric-sql/pglite')>,
       import('../server/index.js'),
       import('../testing/partnerApi.js'),
     ])
@@ -54,7 +132,12 @@ export function serverHalfEndpoints(
       close: async () => (toss.close(), await api.close(), await db.close()),
     }
   }
-  const ready = () => (started ??= start())
+  // A start that failed (a package missing, a port refused) is tried again on the next request.
+  const ready = () =>
+    (started ??= start().catch((error: unknown) => {
+      started = undefined
+      throw error
+    }))
 
   return {
     endpoints: {
@@ -66,7 +149,8 @@ export function serverHalfEndpoints(
       },
     },
     close: async () => {
-      if (started) await (await started).close()
+      const running = await started?.catch(() => undefined)
+      await running?.close()
     },
   }
 }

@@ -328,6 +328,49 @@ describe('purchase events of any shape', () => {
     bridge.restore()
   })
 
+  /** Events no JSON bridge could carry: reading or copying them throws. */
+  function unreadableEvents(): Array<[string, unknown]> {
+    let deep: unknown = { orderId: 'sim-deep' }
+    for (let i = 0; i < 20_000; i++) deep = { next: deep }
+    const cyclic: Record<string, unknown> = { type: 'purchased', data: { orderId: 'sim-cyclic' } }
+    cyclic.self = cyclic
+    return [
+      ['deeply nested', { type: 'purchased', data: deep }],
+      ['cyclic', cyclic],
+      ['carrying a BigInt', { type: 'purchased', data: { orderId: 'sim-bigint', amount: 10n } }],
+      [
+        'with a getter that throws',
+        {
+          type: 'purchased',
+          get data(): never {
+            throw new TypeError('a getter of the host threw')
+          },
+        },
+      ],
+    ]
+  }
+
+  it.each(unreadableEvents())(
+    "an event %s reaches the app's error handler as a typed INVALID_RESPONSE, never a raw RangeError or TypeError",
+    async (what, payload) => {
+      const { bridge, outcome, wrapper } = openSheet()
+      const reported: unknown[] = []
+      wrapper.vm.$.appContext.app.config.errorHandler = (error) => void reported.push(error)
+      await vi.advanceTimersByTimeAsync(0)
+      bridge.emitToSheet(payload)
+      const result = await settleWithin(outcome, purchaseBound, `purchase() after an event ${what}`)
+      expect(result.ok).toBe(true)
+      if (result.ok) expectUnpaid(result.value, what)
+      expect(reported.length, `${what}: reported`).toBeGreaterThan(0)
+      for (const error of reported) {
+        expect(isIapError(error, 'INVALID_RESPONSE'), `${what}: ${String(error)}`).toBe(true)
+        expect((error as Error).message).not.toMatch(/Maximum call stack|circular|BigInt|getter of the host/i)
+      }
+      expect(server.calls).toEqual([])
+      bridge.restore()
+    },
+  )
+
   // The SDK itself reads `__isError` (and copies the fields) of what a host sends: when that read
   // throws, onError never comes, and the purchase timeout ends the purchase.
   it.each(hostileErrors())('an onError with %s ends the purchase with a typed error, in time', async (what, payload) => {
