@@ -153,7 +153,7 @@ async function main() {
   const sections = readmeSections(join(ROOT, 'README.ko.md'))
   const install = blocksOf(sections, '설치', [{ lang: 'sh', contains: ['npm install vue-toss-iap', 'npm install -D'] }])[0]
   const [mainTs, envDev, envProd] = blocksOf(sections, '설정 (`main.ts`)', [
-    { lang: 'ts', contains: ['createTossIap', 'grantViaEndpoint', 'VITE_API_URL'] },
+    { lang: 'ts', contains: ['createTossIap', 'grantViaEndpoint', 'createTossLogin', 'VITE_API_URL'] },
     { lang: 'ini', label: '.env.development', contains: ['VITE_API_URL='] },
     { lang: 'ini', label: '.env.production', contains: ['VITE_API_URL=https://'] },
   ])
@@ -261,9 +261,13 @@ async function main() {
       await waitFor('the gem order completed at Toss', () =>
         page.evaluate(() => window.__vueTossIapDevHost?.orders.filter((o) => o.completed).length === 2),
       )
-      const server = await (await fetch(`${vite.base}/api/iap/entitlements`)).json()
+      // The first purchase logged in first (Toss login through the simulated host and the dev server):
+      // what the session's user owns, as the dev server answers it.
+      const token = await page.evaluate(() => JSON.parse(sessionStorage.getItem('vue-toss-iap:session') ?? 'null')?.token)
+      if (typeof token !== 'string') fail('no Toss login session in the page after the purchase')
+      const server = await (await fetch(`${vite.base}/api/iap/entitlements`, { headers: { Authorization: `Bearer ${token}` } })).json()
       if (!server.entitlements?.some((e) => e.sku === 'remove-ads' && e.isActive))
-        fail(`the dev server did not grant remove-ads: ${JSON.stringify(server)}`)
+        fail(`the dev server did not grant remove-ads to the logged-in user: ${JSON.stringify(server)}`)
       if (await page.locator('vite-error-overlay').count()) fail("Vite's error overlay covers the page")
       const width = await page.evaluate(() => document.documentElement.scrollWidth)
       if (width > 390) fail(`the page overflows 390 px (${width})`)

@@ -92,7 +92,7 @@ describe('code blocks in the docs', () => {
         '<script setup lang="ts">\nimport { usePurchase } from \'vue-toss-iap\'\nconst { purchase } = usePurchase(\'gem-100\')\n</script>\n<template><button @click="purchase()">Buy</button></template>\n',
       'auth.ts': "export async function getToken(): Promise<string> {\n  return 'token'\n}\n",
       // The README's server module, as `tossIapDev({ endpoints })` imports it lazily.
-      'server.ts': 'export declare const fulfil: (request: Request) => Promise<Response>\n',
+      'server.ts': 'export declare const fulfil: (request: Request) => Promise<Response>\nexport declare const login: (request: Request) => Promise<Response>\n',
       'env.d.ts': '/// <reference types="vite/client" />\n',
     }
     const root = process.cwd()

@@ -8,6 +8,9 @@ import {
   createEntitlementsHandler,
   createFulfilmentHandler,
   createGrantLedger,
+  createLoginHandler,
+  createLogoutHandler,
+  createSessionStore,
   createSubscriptionWebhookHandler,
   createTossPartnerClient,
   reconcile,
@@ -41,6 +44,8 @@ import {
  */
 export interface GrantRow {
   orderId: string
+  /** Whose: the logged-in user's id (the Toss userKey), or the playground's user before a login. */
+  userId: string
   sku: string
   kind: string
   subscriptionId?: string
@@ -58,7 +63,11 @@ export interface GrantRow {
 /** The webhook credential the playground's "console" is set to. */
 const WEBHOOK_CREDENTIAL = 'playground-webhook-credential'
 
-/** The playground has no login: one user, whose Toss user key the fake API accepts for every order. */
+/**
+ * Who a request without a session is: the playground's one user before anyone logs in (the fake API
+ * accepts its key for every order). With Toss login, the session's user (the simulated host's
+ * `appLogin()` user); a bad or ended session is 401, as in production.
+ */
 const USER = { userId: 'playground-user', userKey: 'playground-user-key' }
 
 function createAppServer(dataDir: string) {
@@ -77,16 +86,20 @@ function createAppServer(dataDir: string) {
     const toss = createTossPartnerClient({ ...api.clientOptions(), retry: { attempts: 2, baseDelayMs: 100 } })
     const db = new PGlite(join(dataDir, 'ledger'))
     const ledger = await createGrantLedger(db)
-    const fulfil = createFulfilmentHandler({ toss, ledger, authenticate: () => USER })
+    const sessions = createSessionStore(ledger)
+    const authenticate = (request: Request) => (request.headers.has('Authorization') ? sessions.authenticate(request) : USER)
+    const login = createLoginHandler({ toss, ledger, sessions })
+    const logout = createLogoutHandler({ sessions, toss })
+    const fulfil = createFulfilmentHandler({ toss, ledger, authenticate })
     const webhook = createSubscriptionWebhookHandler({ ledger, credential: WEBHOOK_CREDENTIAL })
     // reconcile() keeps its own rate budget: its client does not retry.
     const tossForReconcile = createTossPartnerClient({ ...api.clientOptions(), retry: false })
     const entitlements = createEntitlementsHandler({
       ledger,
-      authenticate: () => USER,
+      authenticate,
       products: Object.fromEntries(DEFAULT_PRODUCTS.map((p) => [p.sku, p.type])),
     })
-    return { api, toss, tossForReconcile, db, ledger, fulfil, entitlements, webhook }
+    return { api, toss, tossForReconcile, db, ledger, fulfil, entitlements, webhook, login, logout }
   })()
 
   /** What Toss posts to the subscription webhook when the host panel changes a subscription. */
@@ -155,19 +168,22 @@ function createAppServer(dataDir: string) {
 
   async function ledgerView(ledger: GrantLedger, api: FakeTossPartnerApi) {
     const grants: Record<string, GrantRow> = {}
-    for (const r of await ledger.ordersOf(USER.userId))
-      grants[r.orderId] = {
-        orderId: r.orderId,
-        sku: r.sku,
-        kind: r.kind,
-        ...(r.subscriptionId !== null && { subscriptionId: r.subscriptionId }),
-        source: r.source ?? '',
-        grantedAt: r.grantedAt.toISOString(),
-        tossStatus: r.tossStatus,
-        requests: granted.get(r.orderId) ?? 0,
-        state: r.state,
-        subscriptionStatus: r.subscriptionStatus,
-      }
+    const { rows: users } = await ledger.query<{ user_id: string }>('SELECT DISTINCT user_id FROM toss_iap_grants ORDER BY user_id')
+    for (const { user_id } of users)
+      for (const r of await ledger.ordersOf(user_id))
+        grants[r.orderId] = {
+          orderId: r.orderId,
+          userId: r.userId,
+          sku: r.sku,
+          kind: r.kind,
+          ...(r.subscriptionId !== null && { subscriptionId: r.subscriptionId }),
+          source: r.source ?? '',
+          grantedAt: r.grantedAt.toISOString(),
+          tossStatus: r.tossStatus,
+          requests: granted.get(r.orderId) ?? 0,
+          state: r.state,
+          subscriptionStatus: r.subscriptionStatus,
+        }
     return { grants, failing, toss: { requests: api.requests.length, recent: api.requests.slice(-20) } }
   }
 
@@ -220,10 +236,14 @@ export function fulfilmentHandler(dataDir: string): { middleware: Connect.NextHa
   const app = createAppServer(dataDir)
   const fulfil = toNodeListener((request) => app.grant(request))
   const entitlements = toNodeListener(async (request) => (await app.ready).entitlements(request))
+  const login = toNodeListener(async (request) => (await app.ready).login(request))
+  const logout = toNodeListener(async (request) => (await app.ready).logout(request))
   const middleware: Connect.NextHandleFunction = (req, res, next) => {
     const url = req.url?.split('?')[0]
-    if (!url?.startsWith('/api/iap/') && !url?.startsWith('/api/toss/')) return next()
+    if (!url?.startsWith('/api/iap/') && !url?.startsWith('/api/toss/') && !url?.startsWith('/api/auth/')) return next()
     if (url === '/api/iap/fulfill') return fulfil(req, res)
+    if (url === '/api/auth/login') return login(req, res)
+    if (url === '/api/auth/logout') return logout(req, res)
     if (url === '/api/iap/entitlements') return entitlements(req, res)
     void (async () => {
       if (req.method === 'POST' && url === '/api/toss/orders') {

@@ -1,6 +1,6 @@
 import { createPinia } from 'pinia'
 import { createApp } from 'vue'
-import { createTossIap, grantViaEndpoint } from 'vue-toss-iap'
+import { createTossIap, createTossLogin, grantViaEndpoint } from 'vue-toss-iap'
 import App from './App.vue'
 import './style.css'
 
@@ -15,7 +15,11 @@ async function start() {
   app.use(createPinia())
   // The app server is this dev (or preview) server: its absolute URL, as a mini-app must use in the
   // Toss app (a relative URL there would reach Toss's host, and the package warns about it).
-  app.use(createTossIap({ grant: grantViaEndpoint(new URL('/api/iap/fulfill', location.origin).href) }))
+  const api = (path: string) => new URL(path, location.origin).href
+  // Toss login: the simulated host's appLogin(), the dev server's login handler, the session sent
+  // with every grant. A purchase by a user who is not logged in logs in first.
+  const login = createTossLogin({ endpoint: api('/api/auth/login'), logoutEndpoint: api('/api/auth/logout') })
+  app.use(createTossIap({ grant: grantViaEndpoint(api('/api/iap/fulfill')), login }))
   app.mount('#app')
 }
 

@@ -22,9 +22,12 @@ export type LazyDevEndpoints = () => Promise<Record<string, DevEndpointHandler>>
 export interface TossIapDevOptions extends DevHostOptions {
   /**
    * The app-server endpoints served beside the app in `vite dev`, by path. Default `'server'`:
-   * `vue-toss-iap/server`'s fulfilment (`POST /api/iap/fulfill`) and entitlements
-   * (`GET /api/iap/entitlements`) on an in-memory PGlite, each order verified with a fake Toss that
-   * knows the simulated host's orders (needs `@electric-sql/pglite` and `selfsigned` installed).
+   * `vue-toss-iap/server`'s fulfilment (`POST /api/iap/fulfill`), entitlements
+   * (`GET /api/iap/entitlements`) and Toss login (`POST /api/auth/login`, `/api/auth/logout`,
+   * `/api/auth/unlink` with `Authorization: Basic dev-unlink`) on an in-memory PGlite, each order
+   * verified with a fake Toss that knows the simulated host's orders and takes its `appLogin()`
+   * codes; a request without a session is one dev user (needs `@electric-sql/pglite` and
+   * `selfsigned` installed).
    * `'memory'`: a plain in-memory grant per `orderId`, without PGlite. Your own handlers: a function
    * that imports them (`async () => ({ '/api/iap/fulfill': (await import('./server')).fulfil })`),
    * so that `vite build` never runs your server code; it is called once, when `vite dev` starts.

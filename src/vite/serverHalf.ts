@@ -85,14 +85,16 @@ export async function missingDevPeers(): Promise<string[]> {
 /** An endpoint of the dev server: a Fetch handler. */
 export type DevEndpointHandler = (request: Request) => Response | Promise<Response>
 
-/** The one user of `vite dev`: no login there; the fake Toss accepts this key for every order. */
+/** The user of `vite dev` requests without a session (an app without login); the fake Toss accepts this key for every order. */
 const DEV_USER = { userId: 'dev-user', userKey: 'dev-user-key' }
+/** What the dev server's unlink endpoint takes as Toss's `Authorization` (`Basic dev-unlink`). */
+export const DEV_UNLINK_CREDENTIAL = 'Basic dev-unlink'
 /** Where the page mirrors its simulated Toss ledger, as the real Toss knows every order it took payment for. */
 export const MIRROR_PATH = '/__vue-toss-iap/toss-orders'
 
 /**
- * The server half in `vite dev`: `vue-toss-iap/server`'s fulfilment and entitlement handlers on an
- * in-memory PGlite, verifying each order with a fake Toss partner API (real mutual TLS on
+ * The server half in `vite dev`: `vue-toss-iap/server`'s fulfilment, entitlement and Toss login
+ * (login, logout, unlink) handlers on an in-memory PGlite, verifying each order with a fake Toss partner API (real mutual TLS on
  * 127.0.0.1) that answers from the page's mirrored ledger. Started on the first request; needs the
  * optional peers `@electric-sql/pglite` and `selfsigned` (see `devPeers`).
  * `cacheDir` (Vite's, once the config is resolved) keeps an empty database to start from.
@@ -121,8 +123,15 @@ export function serverHalfEndpoints(
     const toss = server.createTossPartnerClient({ ...api.clientOptions(), retry: { attempts: 2, baseDelayMs: 100 } })
     const db = await emptyDatabase(PGlite, cacheDir())
     const ledger = await server.createGrantLedger(db)
-    const authenticate = () => DEV_USER
+    // Toss login against the fake Toss, which takes the simulated host's appLogin() codes. A request
+    // that carries a session is that user (a bad or ended one is 401, as in production); one without
+    // is the dev user, so an app that does not use login buys as before.
+    const sessions = server.createSessionStore(ledger)
+    const authenticate = (request: Request) => (request.headers.has('Authorization') ? sessions.authenticate(request) : DEV_USER)
     return {
+      login: server.createLoginHandler({ toss, ledger, sessions }),
+      logout: server.createLogoutHandler({ sessions, toss }),
+      unlink: server.createUnlinkHandler({ ledger, sessions, credential: DEV_UNLINK_CREDENTIAL }),
       fulfil: server.createFulfilmentHandler({ toss, ledger, authenticate }),
       entitlements: server.createEntitlementsHandler({
         ledger,
@@ -143,6 +152,9 @@ export function serverHalfEndpoints(
     endpoints: {
       '/api/iap/fulfill': async (request) => (await ready()).fulfil(request),
       '/api/iap/entitlements': async (request) => (await ready()).entitlements(request),
+      '/api/auth/login': async (request) => (await ready()).login(request),
+      '/api/auth/logout': async (request) => (await ready()).logout(request),
+      '/api/auth/unlink': async (request) => (await ready()).unlink(request),
       [MIRROR_PATH]: async (request) => {
         mirror.receive(await request.json().catch(() => null))
         return new Response(null, { status: 204 })

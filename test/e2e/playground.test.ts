@@ -177,8 +177,11 @@ describe('the playground', () => {
     const orderId = (await serverRow('premium-monthly').getAttribute('data-order'))!
     await page.getByTestId(`sub-status-${orderId}`).selectOption('EXPIRED')
     await expect.poll(() => serverRow('premium-monthly').getAttribute('data-subscription')).toBe('EXPIRED')
-    // What the user owns, as the server answers it, follows.
-    const owned = (await (await fetch(new URL('/api/iap/entitlements', base))).json()) as {
+    // What the user owns, as the server answers it to the user's session, follows.
+    const token = await page.evaluate(() => (JSON.parse(sessionStorage.getItem('vue-toss-iap:session')!) as { token: string }).token)
+    const owned = (await (
+      await fetch(new URL('/api/iap/entitlements', base), { headers: { Authorization: `Bearer ${token}` } })
+    ).json()) as {
       entitlements: Array<{ sku: string; isActive: boolean }>
     }
     expect(owned.entitlements).toEqual(
@@ -187,6 +190,41 @@ describe('the playground', () => {
         expect.objectContaining({ sku: 'premium-monthly', isActive: false }),
       ]),
     )
+  })
+
+  it('logs in before the first purchase, stays logged in and owning across a reload, and asks to log in again after logout', async () => {
+    const appLogins = () => page.evaluate(() => (window as any).__sim.callsTo('appLogin').length as number)
+    const loginStatus = () => page.getByTestId('login-status').getAttribute('data-status')
+    expect(await loginStatus()).toBe('logged-out')
+    await product('remove-ads').getByTestId('buy').click()
+    await expect.poll(() => statusOf('remove-ads').getAttribute('data-status')).toBe('completed')
+    expect(await appLogins()).toBe(1) // the login came first, then the payment
+    expect(await loginStatus()).toBe('logged-in')
+    expect(await page.getByTestId('login-user').textContent()).toBe('sim-user')
+    expect(Object.values((await serverLedger()).grants)).toEqual([expect.objectContaining({ sku: 'remove-ads', userId: 'sim-user' })])
+
+    // A reload in the same tab: still logged in, and the server says the session's user owns it.
+    await open()
+    expect(await loginStatus()).toBe('logged-in')
+    const token = await page.evaluate(() => (JSON.parse(sessionStorage.getItem('vue-toss-iap:session')!) as { token: string }).token)
+    const entitlements = async () => {
+      const response = await fetch(new URL('/api/iap/entitlements', base), { headers: { Authorization: `Bearer ${token}` } })
+      return response.ok
+        ? ((await response.json()) as { entitlements: Array<{ sku: string; isActive: boolean }> }).entitlements
+        : response.status
+    }
+    expect(await entitlements()).toEqual([expect.objectContaining({ sku: 'remove-ads', isActive: true })])
+    expect(await appLogins()).toBe(0) // this page's host has not been asked: the kept session was enough
+
+    // Logout ends the session on the server; the next purchase logs in again before paying.
+    await page.getByTestId('logout').click()
+    await expect.poll(loginStatus).toBe('logged-out')
+    await expect.poll(entitlements).toBe(401)
+    await product('gem-100').getByTestId('buy').click()
+    await expect.poll(() => statusOf('gem-100').getAttribute('data-status')).toBe('completed')
+    expect(await appLogins()).toBe(1)
+    expect(await loginStatus()).toBe('logged-in')
+    expect(consoleProblems.join('\n')).toBe('')
   })
 
   it('renders product names as text, never as HTML', async () => {
