@@ -3,6 +3,7 @@ import type { GrantOrder, GrantOrderKind } from '../core/types.js'
 import { TossApiError } from './errors.js'
 import { eventEmitter, refusalOf, since, type ServerEventListener } from './events.js'
 import { BodyError, cors as corsFor, errorResponse, json, readJson, type CorsOptions } from './http.js'
+import type { BalanceEntry, Balances } from './balance.js'
 import { GrantTimeoutError, type GrantLedger, type GrantRecord, type GrantTransaction } from './ledger.js'
 import type { TossOrderStatusResult, TossPartnerClient } from './partnerClient.js'
 
@@ -23,6 +24,11 @@ export interface FulfilmentHandlerOptions {
   authenticate: Authenticate
   /** Gives the product, inside the ledger's transaction (write through `tx`). Throwing rolls the grant back. */
   onGrant?: (order: GrantRecord, tx: GrantTransaction) => Promise<void> | void
+  /**
+   * Consumables as a balance (`createBalances`): what the order's sku credits is written in the
+   * grant's own transaction, after `onGrant`, so exactly once with the grant.
+   */
+  balances?: Balances
   /** Browser origins allowed to call (the mini-app's). Without it no CORS headers are sent. */
   cors?: CorsOptions
   /**
@@ -88,6 +94,8 @@ interface Seen {
   orderId: string | null
   tossStatus: string | null
   granted: { sku: string; repeat: boolean } | null
+  /** The balance entries the grant wrote. */
+  credited?: BalanceEntry[]
 }
 
 const granted = (headers: Headers, record: GrantRecord, repeat: boolean, seen: Seen) => {
@@ -200,7 +208,16 @@ export function createFulfilmentHandler(options: FulfilmentHandlerOptions): Fulf
     const kind = options.kindOf ? options.kindOf(sku, order.kind) : order.kind
     let result
     let onGrantThrew = false
-    const onGrant = options.onGrant
+    const appGrant = options.onGrant
+    const balances = options.balances
+    let credited: BalanceEntry[] = []
+    const onGrant =
+      appGrant || balances
+        ? async (record: GrantRecord, tx: GrantTransaction) => {
+            await appGrant?.(record, tx)
+            if (balances) credited = await balances.credit(record, tx)
+          }
+        : undefined
     try {
       result = await options.ledger.grant(
         {
@@ -234,6 +251,7 @@ export function createFulfilmentHandler(options: FulfilmentHandlerOptions): Fulf
         : errorResponse(503, 'LEDGER_UNAVAILABLE', 'the grant could not be recorded', headers, { retryable: true })
     }
     if (result.record.userId !== user.userId) return ownedElsewhere()
+    if (result.created) seen.credited = credited
     return granted(headers, result.record, !result.created, seen)
   }
 
@@ -245,6 +263,7 @@ export function createFulfilmentHandler(options: FulfilmentHandlerOptions): Fulf
     const response = await handle(request, seen)
     const durationMs = since(start)
     const refusal = refusalOf(response)
+    for (const c of seen.credited ?? []) emit({ type: 'balance.credited', orderId: c.orderId!, currency: c.currency, amount: c.amount })
     if (seen.granted && seen.orderId !== null)
       emit(
         seen.granted.repeat

@@ -36,6 +36,11 @@ export type ServerErrorCode =
   | 'TOSS_BAD_RESPONSE'
   | 'GRANT_FAILED'
   | 'LEDGER_UNAVAILABLE'
+  | 'INVALID_SPEND'
+  /** The spend is more than the balance (or the balance is below zero after a refund): nothing was spent. */
+  | 'INSUFFICIENT_BALANCE'
+  /** The idempotency key already spent another amount or currency: nothing was spent. */
+  | 'IDEMPOTENCY_KEY_REUSED'
   /** `toNodeListener`: the handler itself threw (a bug); nothing was recorded by that request. */
   | 'INTERNAL'
 
@@ -49,7 +54,7 @@ export interface ServerErrorBody {
   }
 }
 
-const ALLOWED_HEADERS = 'Content-Type, Authorization'
+const ALLOWED_HEADERS = 'Content-Type, Authorization, Idempotency-Key'
 
 export interface Cors {
   /** `false` for a browser origin the options do not allow (answer 403, with no CORS headers). */

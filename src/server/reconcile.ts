@@ -1,6 +1,7 @@
 import { ORDER_ID_RULE, readOrderId } from '../core/errors.js'
 import { TossApiError } from './errors.js'
 import { eventEmitter, since, type ServerEventListener } from './events.js'
+import type { BalanceEntry, Balances } from './balance.js'
 import type { GrantLedger, GrantRecord, GrantTransaction } from './ledger.js'
 import type { TossPartnerClient } from './partnerClient.js'
 
@@ -34,6 +35,11 @@ export interface ReconcileOptions {
   maxBackoffMs?: number
   /** Takes the access back, in the transaction that marks the order refunded. Throwing rolls both back; the next run tries again. */
   onRevoke?: (order: GrantRecord, tx: GrantTransaction) => Promise<void> | void
+  /**
+   * Consumables as a balance (`createBalances`): a refunded order's credits are reversed once, in
+   * the transaction that marks it refunded (after `onRevoke`), following the balances' `refundPolicy`.
+   */
+  balances?: Balances
   /** The Toss user key for an order the ledger has none for (rows granted before it kept them). */
   userKeyOf?: (order: GrantRecord) => string | null | undefined | Promise<string | null | undefined>
   /** The cursor's name: separate reconcilers (e.g. per mini-app) keep separate cursors. Default `'default'`. */
@@ -241,11 +247,18 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileSum
               emit({ type: 'reconcile.checked', orderId, tossStatus: status.status })
               if (status.status === 'REFUNDED') {
                 try {
-                  const revoked = await ledger.markRefunded(orderId, { tossStatusAt: status.statusDeterminedAt }, options.onRevoke)
+                  let reversed: BalanceEntry[] = []
+                  const revoked = await ledger.markRefunded(
+                    orderId,
+                    { tossStatusAt: status.statusDeterminedAt },
+                    onRevoke(options, (r) => (reversed = r)),
+                  )
                   if (revoked) {
                     summary.refunded.push(orderId)
                     options.log?.({ type: 'revoked', orderId })
                     emit({ type: 'reconcile.revoked', orderId })
+                    for (const r of reversed)
+                      emit({ type: 'balance.reversed', orderId, currency: r.currency, amount: -r.amount, flagged: r.flagged })
                   }
                 } catch {
                   summary.failed.push({ orderId, code: 'REVOKE_FAILED' })
@@ -276,4 +289,17 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileSum
     await release(finished)
   }
   return summary
+}
+
+/** The app's `onRevoke`, then the reversal of the order's credits, in the revoke's transaction. */
+function onRevoke(
+  options: ReconcileOptions,
+  reversed: (entries: BalanceEntry[]) => void,
+): ((order: GrantRecord, tx: GrantTransaction) => Promise<void>) | undefined {
+  const { onRevoke: app, balances } = options
+  if (!app && !balances) return undefined
+  return async (order, tx) => {
+    await app?.(order, tx)
+    if (balances) reversed(await balances.reverse(order, tx))
+  }
 }
