@@ -108,7 +108,7 @@ export function createSpendHandler(options: SpendHandlerOptions): (request: Requ
   const declared = options.balances.currencies
   type Seen = { spent: { currency: string; amount: number; repeat: boolean } | null }
   const handle = async (request: Request, seen: Seen): Promise<Response> => {
-    const { allowed, headers } = corsFor(request, options.cors, 'POST, OPTIONS')
+    const { allowed, headers } = corsFor(request, options.cors, 'POST, OPTIONS', 'Content-Type, Authorization, Idempotency-Key')
     if (!allowed) return errorResponse(403, 'ORIGIN_NOT_ALLOWED', 'this origin may not spend', headers)
     if (request.method === 'OPTIONS') return new Response(null, { status: 204, headers })
     if (request.method !== 'POST') {

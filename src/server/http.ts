@@ -54,7 +54,7 @@ export interface ServerErrorBody {
   }
 }
 
-const ALLOWED_HEADERS = 'Content-Type, Authorization, Idempotency-Key'
+const ALLOWED_HEADERS = 'Content-Type, Authorization'
 
 export interface Cors {
   /** `false` for a browser origin the options do not allow (answer 403, with no CORS headers). */
@@ -63,7 +63,7 @@ export interface Cors {
 }
 
 /** The CORS decision for one request: same-origin and origin-less (server-to-server) requests always pass. */
-export function cors(request: Request, options: CorsOptions | undefined, methods: string): Cors {
+export function cors(request: Request, options: CorsOptions | undefined, methods: string, allowHeaders = ALLOWED_HEADERS): Cors {
   const headers = new Headers({ 'Cache-Control': 'no-store' })
   if (!options) return { allowed: true, headers }
   headers.set('Vary', 'Origin')
@@ -81,7 +81,7 @@ export function cors(request: Request, options: CorsOptions | undefined, methods
   headers.set('Access-Control-Allow-Credentials', 'true')
   if (request.method === 'OPTIONS') {
     headers.set('Access-Control-Allow-Methods', methods)
-    headers.set('Access-Control-Allow-Headers', ALLOWED_HEADERS)
+    headers.set('Access-Control-Allow-Headers', allowHeaders)
     headers.set('Access-Control-Max-Age', String(options.maxAge ?? 600))
   }
   return { allowed: true, headers }
