@@ -2,6 +2,7 @@ import { defineStore } from 'pinia'
 import { ref, shallowRef } from 'vue'
 import { newIdempotencyKey, type SpendOutcome } from '../core/balance.js'
 import { createCache } from '../core/cache.js'
+import { isClient } from '../core/environment.js'
 import { IapError, toIapError } from '../core/errors.js'
 import { singleFlight } from '../core/timing.js'
 import { useTossIapContext } from './context.js'
@@ -115,7 +116,8 @@ export const useBalanceStore = defineStore('toss-iap-balance', () => {
     })
     ctx.unmounted.addEventListener('abort', stop, { once: true })
   }
-  void refreshBalance()
+  // On the server (SSR) nothing is read: the page reads when it hydrates.
+  if (isClient) void refreshBalance()
 
   return { balances, balanceStatus, balanceError, spending, refreshBalance, spend }
 })
