@@ -122,6 +122,25 @@ function suite(name: string, open: Open) {
       ])
     })
 
+    it('writes the credit inside the grant: a credit that fails takes the grant back with it', async () => {
+      const user = id('u')
+      let broken = true
+      const fragile = createBalances({
+        ledger,
+        credits: (sku) => {
+          if (sku === 'gem-100' && broken) throw new Error('credit table unavailable')
+          return sku === 'gem-100' ? { gems: 100 } : undefined
+        },
+      })
+      const failed = await buy(fulfilment(fragile), user, 'gem-100')
+      expect(failed.status).toBe(500)
+      expect(failed.body).toMatchObject({ error: { code: 'GRANT_FAILED', retryable: true } })
+      expect(await ledger.find(failed.orderId)).toBeNull() // paid, not granted: the page keeps it pending
+      broken = false
+      expect((await buy(fulfilment(fragile), user, 'gem-100', failed.orderId)).body).toMatchObject({ granted: true, repeat: false })
+      expect(await books(user)).toEqual({ journal: 100, balance: 100 })
+    })
+
     it('spends once per key, never below zero, and refuses a key reused for another spend', async () => {
       const user = id('u')
       const b = policies.negative

@@ -37,7 +37,7 @@ function suite(name: string, open: () => Promise<{ db: PGliteLike | PgPoolLike; 
       expect(ledger.schemaVersion).toBe(4)
       expect((await createGrantLedger(db)).schemaVersion).toBe(4)
       const { rows } = await db.query<{ version: number }>('SELECT version FROM toss_iap_schema ORDER BY version')
-      expect(rows).toEqual([{ version: 1 }, { version: 2 }, { version: 3 }])
+      expect(rows).toEqual([{ version: 1 }, { version: 2 }, { version: 3 }, { version: 4 }])
       await db.query('CREATE TABLE IF NOT EXISTS test_products (order_id text NOT NULL)')
     })
 
