@@ -1,7 +1,7 @@
 import { ORDER_ID_RULE, readOrderId } from '../core/errors.js'
 import { TossApiError } from './errors.js'
 import { eventEmitter, since, type ServerEventListener } from './events.js'
-import type { BalanceEntry, Balances } from './balance.js'
+import { createBalances, type BalanceEntry, type Balances, type RefundPolicy } from './balance.js'
 import type { GrantLedger, GrantRecord, GrantTransaction } from './ledger.js'
 import type { TossPartnerClient } from './partnerClient.js'
 
@@ -36,10 +36,13 @@ export interface ReconcileOptions {
   /** Takes the access back, in the transaction that marks the order refunded. Throwing rolls both back; the next run tries again. */
   onRevoke?: (order: GrantRecord, tx: GrantTransaction) => Promise<void> | void
   /**
-   * Consumables as a balance (`createBalances`): a refunded order's credits are reversed once, in
-   * the transaction that marks it refunded (after `onRevoke`), following the balances' `refundPolicy`.
+   * A refunded order's balance credits (see `createBalances`) are always reversed once, in the
+   * transaction that marks it refunded (after `onRevoke`), as the journal recorded them: pass your
+   * `balances` for its `refundPolicy`. Without it the policy is `refundPolicy` below.
    */
   balances?: Balances
+  /** The refund policy when no `balances` is given. Default `'negative'`. */
+  refundPolicy?: RefundPolicy
   /** The Toss user key for an order the ledger has none for (rows granted before it kept them). */
   userKeyOf?: (order: GrantRecord) => string | null | undefined | Promise<string | null | undefined>
   /** The cursor's name: separate reconcilers (e.g. per mini-app) keep separate cursors. Default `'default'`. */
@@ -295,11 +298,13 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileSum
 function onRevoke(
   options: ReconcileOptions,
   reversed: (entries: BalanceEntry[]) => void,
-): ((order: GrantRecord, tx: GrantTransaction) => Promise<void>) | undefined {
-  const { onRevoke: app, balances } = options
-  if (!app && !balances) return undefined
+): (order: GrantRecord, tx: GrantTransaction) => Promise<void> {
+  const app = options.onRevoke
+  // Credits are read from the journal, so reversing needs no credit table: an app that reconciles
+  // from the CLI, without its balances, still takes refunded gems back.
+  const balances = options.balances ?? createBalances({ ledger: options.ledger, credits: {}, refundPolicy: options.refundPolicy })
   return async (order, tx) => {
     await app?.(order, tx)
-    if (balances) reversed(await balances.reverse(order, tx))
+    reversed(await balances.reverse(order, tx))
   }
 }

@@ -242,6 +242,22 @@ function suite(name: string, open: Open) {
         expect(kept.status).toBe(200)
       })
 
+    it('reconcile() without balances (as the CLI runs it) still reverses a refunded credit, once, by the journal', async () => {
+      const user = id('u')
+      const refunded = await buy(fulfilment(policies.negative), user, 'gem-100')
+      expect(await spendOf(policies.negative, user, 80)).toMatchObject({ balance: 20 })
+      api.refund(refunded.orderId)
+      const run = () => reconcile({ ledger, toss, name: `${name}-nobalances-${n}`, ratePerMinute: 100_000, refundPolicy: 'clamp' })
+      expect((await run()).refunded).toEqual([refunded.orderId])
+      await run()
+      expect((await policies.negative.journal(user)).map((e) => [e.kind, e.amount, e.flagged])).toEqual([
+        ['reversal', -20, true],
+        ['spend', -80, false],
+        ['credit', 100, false],
+      ])
+      expect(await books(user)).toEqual({ journal: 0, balance: 0 })
+    })
+
     it('the handlers: balance, spend with its key header, repeat, the JSON errors, CORS', async () => {
       const user = id('u')
       const b = policies.negative
