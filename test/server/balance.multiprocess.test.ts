@@ -2,6 +2,7 @@
 // process SIGKILLed in the middle of a spend.
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createGrantLedger, createTossPartnerClient, reconcile, type PgPoolLike } from '../../src/server/index.ts'
 import { startFakeTossPartnerApi, type FakeTossPartnerApi } from '../../src/testing/server.ts'
 import { PG_URL } from './pg.ts'
 import { buildWorker, postOrder, postSpend, startWorker, workerEnv, type Worker } from './processes.ts'
@@ -104,4 +105,96 @@ describe.skipIf(!PG_URL)('four server processes spending one balance', () => {
     ])
     expect(await books(user)).toEqual({ journal: 90, balance: 90 })
   })
+
+  it(
+    'a seeded random mix across processes (purchases, concurrent spends, retries, refunds, SIGKILLs) keeps the books',
+    { timeout: 180_000 },
+    async () => {
+      let seed = 2203
+      const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31
+      const pick = <T>(list: readonly T[]) => list[Math.floor(random() * list.length)]!
+      const users = ['erin', 'frank']
+      const pool = new pg.Pool({ connectionString: PG_URL!, options: `-c search_path=${schema}`, max: 4 })
+      const ledger = await createGrantLedger(pool as unknown as PgPoolLike)
+      const cron = createTossPartnerClient({ ...api.clientOptions(), retry: false })
+      const sent = new Map<string, { user: string; amount: number }>()
+      /** Per key: the balance its spend answered, and how many answers said it was applied now (never more than 1). */
+      const spent = new Map<string, { balance: number; applied: number }>()
+      const orders: Array<{ orderId: string; user: string }> = []
+      let orderCount = 0
+      let crashes = 0
+      const record = (key: string, answer: { status: number; body: any } | { error: string }) => {
+        expect(answer, key).toHaveProperty('status')
+        const a = answer as { status: number; body: any }
+        if (a.status === 409) return void expect(a.body.error.code).toBe('INSUFFICIENT_BALANCE')
+        expect(a.status, key).toBe(200)
+        const first = spent.get(key)
+        if (first) expect(a.body.balance, key).toBe(first.balance) // the first answer, again
+        const entry = first ?? { balance: a.body.balance, applied: 0 }
+        if (!a.body.repeat) entry.applied++
+        spent.set(key, entry)
+      }
+      try {
+        for (let step = 0; step < 12; step++) {
+          const batch: Array<Promise<unknown>> = []
+          const bought: Array<{ orderId: string; user: string }> = []
+          for (let i = 0; i < 10; i++) {
+            const user = pick(users)
+            const worker = pick(workers)
+            const roll = random()
+            if (roll < 0.2) {
+              const order = { orderId: `mix-${user}-${++orderCount}`, user }
+              bought.push(order)
+              batch.push(buyGems(user, order.orderId, worker))
+            } else if (roll < 0.75 || sent.size === 0) {
+              const key = `mix-key-${step}-${i}`
+              const amount = 1 + Math.floor(random() * 25)
+              sent.set(key, { user, amount })
+              batch.push(postSpend(worker.port, key, { user, amount }).then((a) => record(key, a)))
+            } else if (roll < 0.92) {
+              const [key, k] = pick([...sent])
+              batch.push(postSpend(worker.port, key, { user: k.user, amount: k.amount }).then((a) => record(key, a)))
+            } else if (orders.length > 0) api.refund(pick(orders).orderId)
+          }
+          await Promise.all(batch)
+          orders.push(...bought)
+          if (step % 3 === 2) {
+            // A process dies inside a spend's transaction; the page retries the key elsewhere.
+            const user = pick(users)
+            const key = `mix-crash-${step}`
+            sent.set(key, { user, amount: 5 })
+            const doomed = await startWorker(script, { ...env, HANG_ON_SPEND: key })
+            const lost = postSpend(doomed.port, key, { user, amount: 5 })
+            await doomed.hung(key)
+            doomed.process.kill('SIGKILL')
+            await doomed.exited
+            expect(await lost).toHaveProperty('error')
+            record(key, await postSpend(pick(workers).port, key, { user, amount: 5 }))
+            crashes++
+          }
+          if (step % 4 === 3) await reconcile({ ledger, toss: cron, name: 'mix', ratePerMinute: 100_000 })
+          for (const user of users) {
+            const { journal, balance } = await books(user)
+            expect(balance, `step ${step}, ${user}`).toBe(journal)
+          }
+        }
+        for (const [key, { applied }] of spent) expect(applied, key).toBeLessThanOrEqual(1)
+        const twice = await q(
+          `SELECT idempotency_key FROM $schema.toss_iap_balance_entries WHERE idempotency_key LIKE 'mix-%' GROUP BY user_id, idempotency_key HAVING count(*) > 1`,
+        )
+        expect(twice).toEqual([])
+        const applied = await q(`SELECT count(*)::int AS n FROM $schema.toss_iap_balance_entries WHERE idempotency_key LIKE 'mix-%'`)
+        expect(applied[0].n).toBe([...spent.values()].filter((s) => s.applied === 1).length)
+        const reversals = await q(
+          `SELECT count(*)::int AS n FROM $schema.toss_iap_balance_entries WHERE kind = 'reversal' AND order_id LIKE 'mix-%'`,
+        )
+        expect(reversals[0].n).toBeGreaterThan(0)
+        expect(crashes).toBe(4)
+        expect(spent.size).toBeGreaterThan(30)
+      } finally {
+        cron.close()
+        await pool.end()
+      }
+    },
+  )
 })
