@@ -27,10 +27,12 @@ export const CONSUMER_BUDGETS = {
 /** What each tiny app imports: the purchase path, then each feature on top of it, then everything. */
 export const CONSUMERS = {
   'createTossIap + usePurchase': "import { createTossIap, usePurchase } from 'vue-toss-iap'\nconsole.log(createTossIap, usePurchase)",
-  '… + useProducts': "import { createTossIap, usePurchase, useProducts } from 'vue-toss-iap'\nconsole.log(createTossIap, usePurchase, useProducts)",
+  '… + useProducts':
+    "import { createTossIap, usePurchase, useProducts } from 'vue-toss-iap'\nconsole.log(createTossIap, usePurchase, useProducts)",
   '… + useProducts + useEntitlement':
     "import { createTossIap, usePurchase, useProducts, useEntitlement } from 'vue-toss-iap'\nconsole.log(createTossIap, usePurchase, useProducts, useEntitlement)",
-  '… + useBalance': "import { createTossIap, usePurchase, useBalance, balanceViaEndpoint } from 'vue-toss-iap'\nconsole.log(createTossIap, usePurchase, useBalance, balanceViaEndpoint)",
+  '… + useBalance':
+    "import { createTossIap, usePurchase, useBalance, balanceViaEndpoint } from 'vue-toss-iap'\nconsole.log(createTossIap, usePurchase, useBalance, balanceViaEndpoint)",
   'whole main entry': "import * as all from 'vue-toss-iap'\nconsole.log(all)",
   'vue-toss-iap/testing': "import * as all from 'vue-toss-iap/testing'\nconsole.log(all)",
   'vue-toss-iap/messages': "import * as all from 'vue-toss-iap/messages'\nconsole.log(all)",
