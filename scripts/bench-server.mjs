@@ -9,11 +9,19 @@ import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { PGlite } from '@electric-sql/pglite'
 import pg from 'pg'
-import { createFulfilmentHandler, createGrantLedger, createTossPartnerClient, toNodeListener } from '../dist/server.js'
+import {
+  createBalances,
+  createFulfilmentHandler,
+  createGrantLedger,
+  createSpendHandler,
+  createTossPartnerClient,
+  toNodeListener,
+} from '../dist/server.js'
 import { startFakeTossPartnerApi } from '../dist/testing-server.js'
 
 const ORDERS = 400
 const REPEATS = 1000
+const SPENDS = 1000
 const CONCURRENCY = 16
 const rows = []
 const pct = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((xs.length * p) / 100))]
@@ -22,8 +30,11 @@ const api = await startFakeTossPartnerApi()
 const toss = createTossPartnerClient({ ...api.clientOptions(), maxSockets: CONCURRENCY })
 const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY })
 
-function post(port, orderId) {
-  const body = JSON.stringify({ orderId, sku: 'remove-ads', kind: 'one-time', source: 'purchase' })
+function post(port, orderId, spendKey) {
+  const body = spendKey
+    ? JSON.stringify({ currency: 'gems', amount: 1, reason: 'bench' })
+    : JSON.stringify({ orderId, sku: 'remove-ads', kind: 'one-time', source: 'purchase' })
+  const extra = spendKey ? { 'Idempotency-Key': spendKey } : {}
   return new Promise((resolve, reject) => {
     const request = http.request(
       {
@@ -32,7 +43,7 @@ function post(port, orderId) {
         path: '/',
         method: 'POST',
         agent,
-        headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), Authorization: 'Bearer u' },
+        headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), Authorization: 'Bearer u', ...extra },
       },
       (response) => {
         let text = ''
@@ -48,7 +59,7 @@ function post(port, orderId) {
 }
 
 /** Sends every id through CONCURRENCY workers; answers requests/s and each request's latency. */
-async function run(port, ids) {
+async function run(port, ids, spend = false) {
   const latencies = []
   let next = 0
   const start = performance.now()
@@ -57,7 +68,7 @@ async function run(port, ids) {
       while (next < ids.length) {
         const id = ids[next++]
         const t = performance.now()
-        await post(port, id)
+        await post(port, id, spend ? id : undefined)
         latencies.push(performance.now() - t)
       }
     }),
@@ -104,6 +115,24 @@ async function bench(store, db) {
     `${REPEATS} repeats from the ledger; Toss asked ${api.requests.length - tossBefore} times; ${note}`,
   ])
   server.close()
+
+  // Spends of one balance (the worst case: every spend waits on the same row lock).
+  const balances = createBalances({ ledger, credits: { 'bench-gems': { gems: 1_000_000 } } })
+  await ledger.grant({ orderId: `${tag}-gems`, userId: 'u', sku: 'bench-gems', kind: 'one-time', tossStatus: 'PURCHASED' }, (record, tx) =>
+    balances.credit(record, tx),
+  )
+  const spender = http.createServer(toNodeListener(createSpendHandler({ balances, authenticate: () => ({ userId: 'u', userKey: 'uk' }) })))
+  await new Promise((r) => spender.listen(0, '127.0.0.1', r))
+  const keys = Array.from({ length: SPENDS + 20 }, (_, i) => `${tag}-spend-${i}`)
+  await run(spender.address().port, keys.slice(0, 20), true) // warm-up
+  const spends = await run(spender.address().port, keys.slice(20), true)
+  rows.push([
+    'server',
+    `spends/s, one balance (${store})`,
+    `${spends.perSecond.toFixed(0)}/s · p50 ${pct(spends.latencies, 50).toFixed(1)} ms · p99 ${pct(spends.latencies, 99).toFixed(1)} ms`,
+    `${SPENDS} spends of 1 with their own keys, all on one user's gems (one row lock); balance left ${await balances.balanceOf('u', 'gems')}; ${note}`,
+  ])
+  spender.close()
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'vue-toss-iap-bench-'))
