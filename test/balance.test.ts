@@ -3,10 +3,21 @@
 // tests the real handlers) credits and spends it.
 import { flushPromises } from '@vue/test-utils'
 import { describe, expect, it } from 'vitest'
-import { balanceViaEndpoint, grantViaEndpoint, useBalance, useBalanceStore, usePurchase, type BalanceSource } from '../src'
+import { watch } from 'vue'
+import {
+  balanceViaEndpoint,
+  createTossLogin,
+  grantViaEndpoint,
+  useBalance,
+  useBalanceStore,
+  usePurchase,
+  useTossLogin,
+  type BalanceSource,
+} from '../src'
 import { en, ko } from '../src/messages'
+import { readSimulatedAuthorizationCode } from '../src/testing/loginCode'
 import { mountWithIap } from './helpers'
-import './session'
+import { reinstall } from './session'
 
 const API = 'https://api.example'
 const noRecovery = { onInstall: false, onVisible: false }
@@ -138,7 +149,65 @@ describe('useBalance', () => {
     expect(useBalanceStore(app.pinia).$id).toBe('toss-iap-balance')
   })
 
+  it("keeps the last known balance per user: the next user of the device never sees the last one's", async () => {
+    localStorage.clear()
+    const gems: Record<string, number> = { 'app-u-1': 30, 'app-u-2': 7 }
+    const sessions = new Map<string, string>()
+    const json = (body: unknown, status = 200) =>
+      new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } })
+    const fetch = (async (input: RequestInfo | URL, init?: RequestInit) => {
+      const request = new Request(input, init)
+      if (new URL(request.url).pathname === '/login') {
+        const { authorizationCode } = (await request.json()) as { authorizationCode: string }
+        const userId = `app-${readSimulatedAuthorizationCode(authorizationCode)!.userKey}`
+        const token = `vti_${sessions.size + 1}`
+        sessions.set(token, userId)
+        return json({ token, expiresAt: new Date(Date.now() + 3600_000).toISOString(), user: { userId } })
+      }
+      const user = sessions.get(request.headers.get('Authorization')?.replace(/^Bearer /, '') ?? '')
+      return user ? json({ balances: { gems: gems[user] } }) : json({ error: { code: 'UNAUTHENTICATED' } }, 401)
+    }) as typeof globalThis.fetch
+    const open = (userKey: string) => {
+      reinstall({ userKey })
+      const login = createTossLogin({ endpoint: `${API}/login`, fetch, storage: false })
+      const balance = balanceViaEndpoint({ balance: `${API}/balance`, spend: `${API}/spend` }, { fetch })
+      return mountWithIap(() => ({ gems: useBalance('gems'), auth: useTossLogin() }), {
+        grant: async () => true,
+        recovery: noRecovery,
+        login,
+        balance,
+      })
+    }
+    const first = open('u-1')
+    await first.result.auth.login()
+    await flushPromises()
+    expect(first.result.gems.balance.value).toBe(30)
+    await first.result.auth.logout()
+    expect(first.result.gems.balance.value).toBeNull() // logged out: nobody's balance
+    first.wrapper.unmount()
+
+    const second = open('u-2')
+    await flushPromises()
+    expect(second.result.gems.balance.value).toBeNull() // not logged in: u-1's 30 is not shown
+    const shown: Array<number | null> = []
+    const stop = watchValues(second.result.gems.balance, shown)
+    await second.result.auth.login()
+    await flushPromises()
+    stop()
+    expect(second.result.gems.balance.value).toBe(7)
+    expect(shown).not.toContain(30)
+  })
+
   it('says how to install it when the plugin has no balance source', () => {
     expect(() => mountWithIap(() => useBalance('gems'), { grant: async () => true, recovery: noRecovery })).toThrow(/balanceViaEndpoint/)
   })
 })
+
+/** Records every value a ref takes until stopped. */
+function watchValues<T>(source: { value: T }, into: T[]): () => void {
+  return watch(
+    () => source.value,
+    (v) => void into.push(v),
+    { flush: 'sync' },
+  )
+}
