@@ -22,6 +22,8 @@ environment:
   TOSS_RECONCILE_RATE_PER_MINUTE  default 600
   TOSS_RECONCILE_BATCH_SIZE       default 100
   TOSS_RECONCILE_HOOKS            an ES module exporting onRevoke(order, tx) and/or userKeyOf(order)
+  TOSS_REFUND_POLICY              negative (default) or clamp: what a refund does to a balance whose
+                                  credit was spent (docs/balance.md)
   TOSS_RECONCILE_LOG              text (default) or json: every event (Toss requests, orders checked,
                                   revoked, failed, the run's summary) as one JSON line on stdout
 
@@ -47,6 +49,12 @@ function positive(name: string): number | undefined {
   const n = Number(value)
   if (!Number.isFinite(n) || n <= 0) throw new ConfigError(`${name} must be a positive number`)
   return n
+}
+
+function refundPolicy(): 'negative' | 'clamp' {
+  const value = process.env.TOSS_REFUND_POLICY?.trim() || 'negative'
+  if (value !== 'negative' && value !== 'clamp') throw new ConfigError('TOSS_REFUND_POLICY must be negative or clamp')
+  return value
 }
 
 async function openDatabase(url: string): Promise<{ db: PGliteLike | PgPoolLike; close: () => Promise<void> }> {
@@ -103,6 +111,7 @@ async function main(argv: string[], out = (line: string) => console.log(line)): 
       ratePerMinute: positive('TOSS_RECONCILE_RATE_PER_MINUTE'),
       batchSize: positive('TOSS_RECONCILE_BATCH_SIZE'),
       ...(hooks.onRevoke && { onRevoke: hooks.onRevoke }),
+      refundPolicy: refundPolicy(),
       ...(hooks.userKeyOf && { userKeyOf: hooks.userKeyOf }),
       onEvent,
     })

@@ -92,6 +92,20 @@ export type ServerEvent =
       rateLimited: number
       durationMs: number
     }
+  // Balances (#22): one per credit or reversal entry (after its transaction committed), one per spend request.
+  | { type: 'balance.credited'; orderId: string; currency: string; amount: number }
+  | {
+      type: 'balance.reversed'
+      orderId: string
+      currency: string
+      /** What was taken back (positive). */
+      amount: number
+      /** A `'clamp'` reversal that took back less than the credit. */
+      flagged: boolean
+    }
+  | { type: 'balance.spent'; currency: string; amount: number; repeat: boolean; durationMs: number }
+  | { type: 'balance.refused'; httpStatus: number; code: ServerErrorCode; durationMs: number }
+  | { type: 'balance.read'; currencies: number; durationMs: number }
   // The health check (one per probe).
   | { type: 'health.checked'; healthy: boolean; failing: string[]; certificateDaysLeft: number | null; durationMs: number }
 

@@ -13,6 +13,7 @@ import {
   type CorsOptions,
   type HeaderRecord,
 } from './http.js'
+import type { BalanceEntry, Balances } from './balance.js'
 import { GrantTimeoutError, type GrantLedger, type GrantRecord, type GrantTransaction } from './ledger.js'
 import type { TossOrderStatusResult, TossPartnerClient } from './partnerClient.js'
 
@@ -33,6 +34,11 @@ export interface FulfilmentHandlerOptions {
   authenticate: Authenticate
   /** Gives the product, inside the ledger's transaction (write through `tx`). Throwing rolls the grant back. */
   onGrant?: (order: GrantRecord, tx: GrantTransaction) => Promise<void> | void
+  /**
+   * Consumables as a balance (`createBalances`): what the order's sku credits is written in the
+   * grant's own transaction, after `onGrant`, so exactly once with the grant.
+   */
+  balances?: Balances
   /** Browser origins allowed to call (the mini-app's). Without it no CORS headers are sent. */
   cors?: CorsOptions
   /**
@@ -98,6 +104,8 @@ interface Seen {
   orderId: string | null
   tossStatus: string | null
   granted: { sku: string; repeat: boolean } | null
+  /** The balance entries the grant wrote. */
+  credited?: BalanceEntry[]
 }
 
 const granted = (headers: HeaderRecord, record: Pick<GrantRecord, 'orderId' | 'sku'>, repeat: boolean, seen: Seen) => {
@@ -210,7 +218,16 @@ export function createFulfilmentHandler(options: FulfilmentHandlerOptions): Fulf
     const kind = options.kindOf ? options.kindOf(sku, order.kind) : order.kind
     let result
     let onGrantThrew = false
-    const onGrant = options.onGrant
+    const appGrant = options.onGrant
+    const balances = options.balances
+    let credited: BalanceEntry[] = []
+    const onGrant =
+      appGrant || balances
+        ? async (record: GrantRecord, tx: GrantTransaction) => {
+            await appGrant?.(record, tx)
+            if (balances) credited = await balances.credit(record, tx)
+          }
+        : undefined
     try {
       result = await options.ledger.grant(
         {
@@ -243,6 +260,7 @@ export function createFulfilmentHandler(options: FulfilmentHandlerOptions): Fulf
         ? errorAnswer(500, 'GRANT_FAILED', 'the product could not be given; nothing was recorded', headers, { retryable: true })
         : errorAnswer(503, 'LEDGER_UNAVAILABLE', 'the grant could not be recorded', headers, { retryable: true })
     }
+    if (result.created) seen.credited = credited
     if (result.record.userId !== user.userId) return ownedElsewhere()
     return granted(headers, result.record, !result.created, seen)
   }
@@ -255,6 +273,7 @@ export function createFulfilmentHandler(options: FulfilmentHandlerOptions): Fulf
     const answer = await handle(request, seen)
     const durationMs = since(start)
     const refusal = refusalOf(answer)
+    for (const c of seen.credited ?? []) emit({ type: 'balance.credited', orderId: c.orderId!, currency: c.currency, amount: c.amount })
     if (seen.granted && seen.orderId !== null)
       emit(
         seen.granted.repeat

@@ -36,6 +36,11 @@ export type ServerErrorCode =
   | 'TOSS_BAD_RESPONSE'
   | 'GRANT_FAILED'
   | 'LEDGER_UNAVAILABLE'
+  | 'INVALID_SPEND'
+  /** The spend is more than the balance (or the balance is below zero after a refund): nothing was spent. */
+  | 'INSUFFICIENT_BALANCE'
+  /** The idempotency key already spent another amount or currency: nothing was spent. */
+  | 'IDEMPOTENCY_KEY_REUSED'
   /** `toNodeListener`: the handler itself threw (a bug); nothing was recorded by that request. */
   | 'INTERNAL'
 
@@ -93,7 +98,13 @@ export interface CorsHeaders {
  * The CORS decision for one request: same-origin and origin-less (server-to-server) requests always
  * pass. `cacheControl` is the answer's `Cache-Control` (default `no-store`).
  */
-export function corsHeaders(request: Request, options: CorsOptions | undefined, methods: string, cacheControl = 'no-store'): CorsHeaders {
+export function corsHeaders(
+  request: Request,
+  options: CorsOptions | undefined,
+  methods: string,
+  cacheControl = 'no-store',
+  allowHeaders = ALLOWED_HEADERS,
+): CorsHeaders {
   const headers: HeaderRecord = { 'Cache-Control': cacheControl }
   if (!options) return { allowed: true, headers }
   headers['Vary'] = 'Origin'
@@ -111,7 +122,7 @@ export function corsHeaders(request: Request, options: CorsOptions | undefined, 
   headers['Access-Control-Allow-Credentials'] = 'true'
   if (request.method === 'OPTIONS') {
     headers['Access-Control-Allow-Methods'] = methods
-    headers['Access-Control-Allow-Headers'] = ALLOWED_HEADERS
+    headers['Access-Control-Allow-Headers'] = allowHeaders
     headers['Access-Control-Max-Age'] = String(options.maxAge ?? 600)
   }
   return { allowed: true, headers }
@@ -124,8 +135,8 @@ export interface Cors {
 }
 
 /** `corsHeaders` as a `Headers`, for handlers that answer with `Response`s. */
-export function cors(request: Request, options: CorsOptions | undefined, methods: string): Cors {
-  const { allowed, headers } = corsHeaders(request, options, methods)
+export function cors(request: Request, options: CorsOptions | undefined, methods: string, allowHeaders = ALLOWED_HEADERS): Cors {
+  const { allowed, headers } = corsHeaders(request, options, methods, 'no-store', allowHeaders)
   return { allowed, headers: new Headers(headers) }
 }
 

@@ -307,6 +307,30 @@ const MIGRATIONS: readonly string[] = [
      sessions_ended integer NOT NULL,
      received_at timestamptz NOT NULL DEFAULT now()
    );`,
+  // 4: consumables as a balance (#22): an append-only journal and the balance it sums to.
+  `CREATE TABLE toss_iap_balance_entries (
+     id bigserial PRIMARY KEY,
+     user_id text NOT NULL,
+     currency text NOT NULL,
+     kind text NOT NULL CHECK (kind IN ('credit', 'spend', 'reversal')),
+     amount bigint NOT NULL,
+     balance_after bigint NOT NULL,
+     reason text,
+     idempotency_key text,
+     order_id text,
+     flagged boolean NOT NULL DEFAULT false,
+     created_at timestamptz NOT NULL DEFAULT now()
+   );
+   CREATE UNIQUE INDEX toss_iap_balance_entries_key ON toss_iap_balance_entries (user_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
+   CREATE UNIQUE INDEX toss_iap_balance_entries_order ON toss_iap_balance_entries (order_id, currency, kind) WHERE order_id IS NOT NULL;
+   CREATE INDEX toss_iap_balance_entries_user ON toss_iap_balance_entries (user_id, currency, id);
+   CREATE TABLE toss_iap_balances (
+     user_id text NOT NULL,
+     currency text NOT NULL,
+     balance bigint NOT NULL,
+     updated_at timestamptz NOT NULL DEFAULT now(),
+     PRIMARY KEY (user_id, currency)
+   );`,
 ]
 
 interface Row {

@@ -29,6 +29,8 @@ export const OTEL_METRICS = {
   reconcileOrders: 'toss_iap.reconcile.orders',
   reconcileRuns: 'toss_iap.reconcile.runs',
   health: 'toss_iap.health.checks',
+  balance: 'toss_iap.balance.operations',
+  balanceAmount: 'toss_iap.balance.amount',
   certificateDaysLeft: 'toss_iap.certificate.days_left',
 } as const
 
@@ -62,6 +64,14 @@ function instruments(meter: Meter): Instruments {
       reconcileOrders: counter(OTEL_METRICS.reconcileOrders, 'Orders reconcile() went through, by outcome'),
       reconcileRuns: counter(OTEL_METRICS.reconcileRuns, 'reconcile() runs by end (finished, stopped, busy)'),
       health: counter(OTEL_METRICS.health, 'Health probes by result'),
+      balance: counter(
+        OTEL_METRICS.balance,
+        'Balance operations by outcome (credited, reversed, spent, repeat, refused, read) and currency',
+      ),
+      balanceAmount: meter.createCounter(OTEL_METRICS.balanceAmount, {
+        description: 'Amounts credited, reversed and spent (repeats not counted), by outcome and currency',
+        unit: '{unit}',
+      }),
     },
     histograms: {
       fulfilment: histogram(OTEL_METRICS.fulfilmentDuration, 'Time to answer the fulfilment endpoint'),
@@ -145,6 +155,19 @@ function record(m: Instruments, e: ServerEvent) {
       return add(c.reconcileRuns!, { outcome: e.finished ? 'finished' : 'stopped' })
     case 'reconcile.busy':
       return add(c.reconcileRuns!, { outcome: 'busy' })
+    case 'balance.credited':
+    case 'balance.reversed':
+    case 'balance.spent': {
+      const outcome = e.type === 'balance.spent' && e.repeat ? 'repeat' : e.type.slice('balance.'.length)
+      const attributes: Attributes = { outcome, currency: e.currency, ...(e.type === 'balance.reversed' && { flagged: e.flagged }) }
+      add(c.balance!, attributes)
+      if (outcome !== 'repeat') c.balanceAmount!.add(e.amount, attributes)
+      return
+    }
+    case 'balance.refused':
+      return add(c.balance!, { outcome: 'refused', 'error.type': e.code, 'http.response.status_code': e.httpStatus })
+    case 'balance.read':
+      return add(c.balance!, { outcome: 'read' })
     case 'health.checked':
       if (e.certificateDaysLeft !== null) m.daysLeft.value = e.certificateDaysLeft
       return add(c.health!, { healthy: e.healthy })

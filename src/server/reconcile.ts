@@ -1,6 +1,7 @@
 import { ORDER_ID_RULE, readOrderId } from '../core/errors.js'
 import { TossApiError } from './errors.js'
 import { eventEmitter, since, type ServerEventListener } from './events.js'
+import { createBalances, type BalanceEntry, type Balances, type RefundPolicy } from './balance.js'
 import type { GrantLedger, GrantRecord, GrantTransaction } from './ledger.js'
 import type { TossPartnerClient } from './partnerClient.js'
 
@@ -34,6 +35,14 @@ export interface ReconcileOptions {
   maxBackoffMs?: number
   /** Takes the access back, in the transaction that marks the order refunded. Throwing rolls both back; the next run tries again. */
   onRevoke?: (order: GrantRecord, tx: GrantTransaction) => Promise<void> | void
+  /**
+   * A refunded order's balance credits (see `createBalances`) are always reversed once, in the
+   * transaction that marks it refunded (after `onRevoke`), as the journal recorded them: pass your
+   * `balances` for its `refundPolicy`. Without it the policy is `refundPolicy` below.
+   */
+  balances?: Balances
+  /** The refund policy when no `balances` is given. Default `'negative'`. */
+  refundPolicy?: RefundPolicy
   /** The Toss user key for an order the ledger has none for (rows granted before it kept them). */
   userKeyOf?: (order: GrantRecord) => string | null | undefined | Promise<string | null | undefined>
   /** The cursor's name: separate reconcilers (e.g. per mini-app) keep separate cursors. Default `'default'`. */
@@ -241,11 +250,18 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileSum
               emit({ type: 'reconcile.checked', orderId, tossStatus: status.status })
               if (status.status === 'REFUNDED') {
                 try {
-                  const revoked = await ledger.markRefunded(orderId, { tossStatusAt: status.statusDeterminedAt }, options.onRevoke)
+                  let reversed: BalanceEntry[] = []
+                  const revoked = await ledger.markRefunded(
+                    orderId,
+                    { tossStatusAt: status.statusDeterminedAt },
+                    onRevoke(options, (r) => (reversed = r)),
+                  )
                   if (revoked) {
                     summary.refunded.push(orderId)
                     options.log?.({ type: 'revoked', orderId })
                     emit({ type: 'reconcile.revoked', orderId })
+                    for (const r of reversed)
+                      emit({ type: 'balance.reversed', orderId, currency: r.currency, amount: -r.amount, flagged: r.flagged })
                   }
                 } catch {
                   summary.failed.push({ orderId, code: 'REVOKE_FAILED' })
@@ -276,4 +292,19 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileSum
     await release(finished)
   }
   return summary
+}
+
+/** The app's `onRevoke`, then the reversal of the order's credits, in the revoke's transaction. */
+function onRevoke(
+  options: ReconcileOptions,
+  reversed: (entries: BalanceEntry[]) => void,
+): (order: GrantRecord, tx: GrantTransaction) => Promise<void> {
+  const app = options.onRevoke
+  // Credits are read from the journal, so reversing needs no credit table: an app that reconciles
+  // from the CLI, without its balances, still takes refunded gems back.
+  const balances = options.balances ?? createBalances({ ledger: options.ledger, credits: {}, refundPolicy: options.refundPolicy })
+  return async (order, tx) => {
+    await app?.(order, tx)
+    reversed(await balances.reverse(order, tx))
+  }
 }

@@ -1,4 +1,5 @@
 import type { TossLogin } from '../core/login.js'
+import type { BalanceSource } from '../core/balance.js'
 import { getActivePinia, type Pinia } from 'pinia'
 import type { EffectScope, InjectionKey } from 'vue'
 import { IapError } from '../core/errors.js'
@@ -76,6 +77,8 @@ export interface TossIapContext {
   unmounted: AbortSignal
   /** Toss login, when the plugin was given one (`useTossLogin`, the login store). */
   login?: TossLogin
+  /** Where balances come from (`useBalance`), when the plugin was given one. */
+  balance?: BalanceSource
 }
 
 export const TOSS_IAP_KEY: InjectionKey<TossIapContext> = Symbol(process.env.NODE_ENV !== 'production' ? 'vue-toss-iap' : '')

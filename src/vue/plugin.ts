@@ -10,6 +10,7 @@ import { createListeners, reportSafely, reportToConsole, type ListenerErrorRepor
 import { DEFAULT_RECOVERY_CONCURRENCY } from '../core/recovery.js'
 import { afterFirstFrame } from '../core/timing.js'
 import type { TossLogin } from '../core/login.js'
+import type { BalanceSource } from '../core/balance.js'
 import type { GrantFn } from '../core/types.js'
 import {
   registerContext,
@@ -47,6 +48,11 @@ export interface TossIapOptions {
    * not logged in logs in first (see `requireLogin` of `createTossLogin`).
    */
   login?: TossLogin
+  /**
+   * Consumables as a balance (`balanceViaEndpoint({ balance, spend })`): what `useBalance()`
+   * reads and spends through. Only an app that calls `useBalance()` ships its code.
+   */
+  balance?: BalanceSource
 }
 
 export const DEFAULT_RECOVERY: RecoverySettings = {
@@ -128,6 +134,7 @@ export function createTossIap(options: TossIapOptions): Plugin {
         scope: isClient ? effectScope(true) : undefined,
         cacheOptions: options.cache === false ? { storage: false } : (options.cache ?? {}),
         login,
+        balance: options.balance,
       }
       app.provide(TOSS_IAP_KEY, ctx)
       registerContext(ctx)

@@ -88,6 +88,29 @@ afterAll(async () => {
 afterEach(() => metrics.disable())
 
 describe('createOpenTelemetryListener', () => {
+  it('records balance credits, spends (repeats counted, not their amounts), refusals and reversals by currency', async () => {
+    const { provider, points } = recordingProvider()
+    const otel = await createOpenTelemetryListener({ meterProvider: provider })
+    otel({ type: 'balance.credited', orderId: 'o-1', currency: 'gems', amount: 100 })
+    otel({ type: 'balance.spent', currency: 'gems', amount: 30, repeat: false, durationMs: 1 })
+    otel({ type: 'balance.spent', currency: 'gems', amount: 30, repeat: true, durationMs: 1 })
+    otel({ type: 'balance.refused', httpStatus: 409, code: 'INSUFFICIENT_BALANCE', durationMs: 1 })
+    otel({ type: 'balance.reversed', orderId: 'o-1', currency: 'gems', amount: 70, flagged: true })
+    const of = (instrument: string) => points.filter((p) => p.instrument === instrument).map((p) => ({ value: p.value, ...p.attributes }))
+    expect(of(OTEL_METRICS.balance)).toEqual([
+      { value: 1, outcome: 'credited', currency: 'gems' },
+      { value: 1, outcome: 'spent', currency: 'gems' },
+      { value: 1, outcome: 'repeat', currency: 'gems' },
+      { value: 1, outcome: 'refused', 'error.type': 'INSUFFICIENT_BALANCE', 'http.response.status_code': 409 },
+      { value: 1, outcome: 'reversed', currency: 'gems', flagged: true },
+    ])
+    expect(of(OTEL_METRICS.balanceAmount)).toEqual([
+      { value: 100, outcome: 'credited', currency: 'gems' },
+      { value: 30, outcome: 'spent', currency: 'gems' },
+      { value: 70, outcome: 'reversed', currency: 'gems', flagged: true },
+    ])
+  })
+
   it('records grants, refusals, Toss requests and certificate days through the global meter provider, set after it was created', async () => {
     // Created before the SDK registers its provider, as happens when modules load in any order.
     const otel = await createOpenTelemetryListener()

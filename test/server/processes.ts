@@ -112,3 +112,36 @@ export function postOrder(port: number, orderId: string, user = 'alice'): Promis
     request.end(body)
   })
 }
+
+/** POSTs a spend the way the page's `useBalance().spend` does (the key in `Idempotency-Key`). */
+export function postSpend(
+  port: number,
+  key: string,
+  { user = 'alice', amount = 1, currency = 'gems' }: { user?: string; amount?: number; currency?: string } = {},
+): Promise<{ status: number; body: any } | { error: string }> {
+  const body = JSON.stringify({ currency, amount, reason: 'test' })
+  return new Promise((resolve) => {
+    const request = http.request(
+      {
+        host: '127.0.0.1',
+        port,
+        path: '/balance/spend',
+        method: 'POST',
+        agent,
+        headers: {
+          'Content-Type': 'application/json',
+          Authorization: `Bearer ${user}`,
+          'Idempotency-Key': key,
+          'Content-Length': Buffer.byteLength(body),
+        },
+      },
+      (response) => {
+        let text = ''
+        response.on('data', (c) => (text += c))
+        response.on('end', () => resolve({ status: response.statusCode!, body: JSON.parse(text) }))
+      },
+    )
+    request.on('error', (error: NodeJS.ErrnoException) => resolve({ error: error.code ?? error.message }))
+    request.end(body)
+  })
+}

@@ -125,7 +125,7 @@ function suite(name: string, open: Open) {
     })
 
     it('migrates to schema version 2', () => {
-      expect(ledger.schemaVersion).toBe(3)
+      expect(ledger.schemaVersion).toBe(4)
     })
 
     it('answers the registration check with 204, and stores nothing', async () => {
