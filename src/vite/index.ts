@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Logger, Plugin } from 'vite'
+import type { CreditTable } from '../server/balance.js'
 import { ORDER_ID_RULE, readOrderId } from '../core/errors.js'
 import { DEFAULT_PRODUCTS } from '../testing/catalogue.js'
 import type { DevHostOptions } from './client.js'
@@ -41,6 +42,11 @@ export interface TossIapDevOptions extends DevHostOptions {
    * `false` turns the check off.
    */
   apiUrlEnv?: string | false
+  /**
+   * What each sku credits to a balance in the default `'server'` endpoints (`/api/balance`,
+   * `/api/balance/spend`, see `useBalance`). Default `{ 'gem-100': { gems: 100 } }`.
+   */
+  credits?: CreditTable
 }
 
 const VIRTUAL = 'virtual:vue-toss-iap/dev-host'
@@ -54,10 +60,10 @@ const RESOLVED = `\0${VIRTUAL}`
  * refuses to build an app whose server URL (`apiUrlEnv`) is missing, relative or `http:`.
  */
 export function tossIapDev(options: TossIapDevOptions = {}): Plugin[] {
-  const { endpoints = 'server', apiUrlEnv = 'VITE_API_URL', ...host } = options
+  const { endpoints = 'server', apiUrlEnv = 'VITE_API_URL', credits, ...host } = options
   const locale = host.locale ?? 'ko'
   let cacheDir: string | undefined
-  const half = endpoints === 'server' ? serverHalfEndpoints(options.products ?? DEFAULT_PRODUCTS, () => cacheDir) : undefined
+  const half = endpoints === 'server' ? serverHalfEndpoints(options.products ?? DEFAULT_PRODUCTS, () => cacheDir, credits) : undefined
   // The page mirrors its simulated Toss ledger to the fake Toss only when there is one.
   const clientOptions = { ...host, ...(half && { mirror: MIRROR_PATH }) }
 

@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import type { PGlite as PGliteClass } from '@electric-sql/pglite'
 import type { IapProduct } from '../core/types.js'
+import type { CreditTable } from '../server/balance.js'
 import { createTossMirror } from '../testing/tossMirror.js'
 
 /**
@@ -87,6 +88,8 @@ export type DevEndpointHandler = (request: Request) => Response | Promise<Respon
 
 /** The user of `vite dev` requests without a session (an app without login); the fake Toss accepts this key for every order. */
 const DEV_USER = { userId: 'dev-user', userKey: 'dev-user-key' }
+/** What the dev server credits by default: the default catalogue's consumable. */
+export const DEFAULT_CREDITS: CreditTable = { 'gem-100': { gems: 100 } }
 /** What the dev server's unlink endpoint takes as Toss's `Authorization` (`Basic dev-unlink`). */
 export const DEV_UNLINK_CREDENTIAL = 'Basic dev-unlink'
 /** Where the page mirrors its simulated Toss ledger, as the real Toss knows every order it took payment for. */
@@ -102,6 +105,7 @@ export const MIRROR_PATH = '/__vue-toss-iap/toss-orders'
 export function serverHalfEndpoints(
   products: IapProduct[],
   cacheDir: () => string | undefined,
+  credits: CreditTable = DEFAULT_CREDITS,
 ): { endpoints: Record<string, DevEndpointHandler>; close: () => Promise<void> } {
   const mirror = createTossMirror()
 
@@ -127,12 +131,16 @@ export function serverHalfEndpoints(
     // that carries a session is that user (a bad or ended one is 401, as in production); one without
     // is the dev user, so an app that does not use login buys as before.
     const sessions = server.createSessionStore(ledger)
+    // Consumables as a balance: what each sku credits, on the grant; spent through /api/balance/spend.
+    const balances = server.createBalances({ ledger, credits })
     const authenticate = (request: Request) => (request.headers.has('Authorization') ? sessions.authenticate(request) : DEV_USER)
     return {
       login: server.createLoginHandler({ toss, ledger, sessions }),
       logout: server.createLogoutHandler({ sessions, toss }),
       unlink: server.createUnlinkHandler({ ledger, sessions, credential: DEV_UNLINK_CREDENTIAL }),
-      fulfil: server.createFulfilmentHandler({ toss, ledger, authenticate }),
+      fulfil: server.createFulfilmentHandler({ toss, ledger, authenticate, balances }),
+      balance: server.createBalanceHandler({ balances, authenticate }),
+      spend: server.createSpendHandler({ balances, authenticate }),
       entitlements: server.createEntitlementsHandler({
         ledger,
         authenticate,
@@ -152,6 +160,8 @@ export function serverHalfEndpoints(
     endpoints: {
       '/api/iap/fulfill': async (request) => (await ready()).fulfil(request),
       '/api/iap/entitlements': async (request) => (await ready()).entitlements(request),
+      '/api/balance': async (request) => (await ready()).balance(request),
+      '/api/balance/spend': async (request) => (await ready()).spend(request),
       '/api/auth/login': async (request) => (await ready()).login(request),
       '/api/auth/logout': async (request) => (await ready()).logout(request),
       '/api/auth/unlink': async (request) => (await ready()).unlink(request),

@@ -73,6 +73,22 @@ describe("vite dev's Toss login", () => {
       expect((await call('/api/iap/entitlements')).body.entitlements).toEqual([]) // no session: the dev user, who owns nothing
       expect((await call('/api/iap/entitlements', { token: `vti_${'C'.repeat(43)}` })).status).toBe(401)
 
+      // A consumable credits the balance on its grant; a spend takes it once per key.
+      const gems: SimOrder = { ...order, orderId: 'dev-login-gems', sku: 'gem-100' }
+      await post(MIRROR_PATH, { orders: [order, gems] })
+      expect((await post('/api/iap/fulfill', { orderId: gems.orderId, sku: 'gem-100', kind: 'one-time' }, token)).status).toBe(200)
+      expect((await call('/api/balance', { token })).body).toEqual({ balances: { gems: 100 } })
+      const spend = () =>
+        call('/api/balance/spend', {
+          method: 'POST',
+          token,
+          body: JSON.stringify({ currency: 'gems', amount: 10, reason: 'a hint' }),
+          headers: { 'Idempotency-Key': 'dev-spend-1' },
+        })
+      expect((await spend()).status).toBe(200)
+      expect((await spend()).body).toMatchObject({ repeat: true })
+      expect((await call('/api/balance', { token })).body).toEqual({ balances: { gems: 90 } })
+
       expect(await post('/api/auth/logout', {}, token)).toMatchObject({ status: 200, body: { loggedOut: true } })
       expect((await call('/api/iap/entitlements', { token })).status).toBe(401)
       expect((await post('/api/auth/unlink', { userKey: 'sim-user' })).status).toBe(401) // Toss's credential only
