@@ -7,10 +7,13 @@ import type { SimOrder } from 'vue-toss-iap/testing'
 import {
   createEntitlementsHandler,
   createFulfilmentHandler,
+  createBalanceHandler,
+  createBalances,
   createGrantLedger,
   createLoginHandler,
   createLogoutHandler,
   createSessionStore,
+  createSpendHandler,
   createSubscriptionWebhookHandler,
   createTossPartnerClient,
   reconcile,
@@ -90,7 +93,11 @@ function createAppServer(dataDir: string) {
     const authenticate = (request: Request) => (request.headers.has('Authorization') ? sessions.authenticate(request) : USER)
     const login = createLoginHandler({ toss, ledger, sessions })
     const logout = createLogoutHandler({ sessions, toss })
-    const fulfil = createFulfilmentHandler({ toss, ledger, authenticate })
+    // Consumables as a balance: gem-100 credits 100 gems on its grant, spent through /api/balance/spend.
+    const balances = createBalances({ ledger, credits: { 'gem-100': { gems: 100 } } })
+    const balance = createBalanceHandler({ balances, authenticate })
+    const spend = createSpendHandler({ balances, authenticate })
+    const fulfil = createFulfilmentHandler({ toss, ledger, authenticate, balances })
     const webhook = createSubscriptionWebhookHandler({ ledger, credential: WEBHOOK_CREDENTIAL })
     // reconcile() keeps its own rate budget: its client does not retry.
     const tossForReconcile = createTossPartnerClient({ ...api.clientOptions(), retry: false })
@@ -99,7 +106,7 @@ function createAppServer(dataDir: string) {
       authenticate,
       products: Object.fromEntries(DEFAULT_PRODUCTS.map((p) => [p.sku, p.type])),
     })
-    return { api, toss, tossForReconcile, db, ledger, fulfil, entitlements, webhook, login, logout }
+    return { api, toss, tossForReconcile, db, ledger, fulfil, entitlements, webhook, login, logout, balances, balance, spend }
   })()
 
   /** What Toss posts to the subscription webhook when the host panel changes a subscription. */
@@ -133,8 +140,8 @@ function createAppServer(dataDir: string) {
   function reconcileSoon() {
     reconciling = reconciling
       .then(async () => {
-        const { ledger, tossForReconcile } = await ready
-        await reconcile({ ledger, toss: tossForReconcile, name: 'playground' })
+        const { ledger, tossForReconcile, balances } = await ready
+        await reconcile({ ledger, toss: tossForReconcile, name: 'playground', balances })
       })
       .catch((error: unknown) => console.error('[playground] reconcile failed:', error))
   }
@@ -193,7 +200,8 @@ function createAppServer(dataDir: string) {
     const { ledger } = await ready
     await reconciling
     await ledger.transaction(async (tx) => {
-      for (const table of ['toss_iap_subscription_events', 'toss_iap_reconcile', 'toss_iap_grants']) await tx.query(`DELETE FROM ${table}`)
+      for (const table of ['toss_iap_subscription_events', 'toss_iap_reconcile', 'toss_iap_balance_entries', 'toss_iap_balances', 'toss_iap_grants'])
+        await tx.query(`DELETE FROM ${table}`)
     })
     granted.clear()
     mirror.orders.clear()
@@ -238,9 +246,13 @@ export function fulfilmentHandler(dataDir: string): { middleware: Connect.NextHa
   const entitlements = toNodeListener(async (request) => (await app.ready).entitlements(request))
   const login = toNodeListener(async (request) => (await app.ready).login(request))
   const logout = toNodeListener(async (request) => (await app.ready).logout(request))
+  const balance = toNodeListener(async (request) => (await app.ready).balance(request))
+  const spend = toNodeListener(async (request) => (await app.ready).spend(request))
   const middleware: Connect.NextHandleFunction = (req, res, next) => {
     const url = req.url?.split('?')[0]
-    if (!url?.startsWith('/api/iap/') && !url?.startsWith('/api/toss/') && !url?.startsWith('/api/auth/')) return next()
+    if (!/^\/api\/(iap|toss|auth|balance)(\/|$)/.test(url ?? '')) return next()
+    if (url === '/api/balance') return balance(req, res)
+    if (url === '/api/balance/spend') return spend(req, res)
     if (url === '/api/iap/fulfill') return fulfil(req, res)
     if (url === '/api/auth/login') return login(req, res)
     if (url === '/api/auth/logout') return logout(req, res)

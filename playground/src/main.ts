@@ -1,6 +1,6 @@
 import { createPinia } from 'pinia'
 import { createApp } from 'vue'
-import { createTossIap, createTossLogin, grantViaEndpoint } from 'vue-toss-iap'
+import { balanceViaEndpoint, createTossIap, createTossLogin, grantViaEndpoint } from 'vue-toss-iap'
 import App from './App.vue'
 import './style.css'
 
@@ -19,7 +19,9 @@ async function start() {
   // Toss login: the simulated host's appLogin(), the dev server's login handler, the session sent
   // with every grant. A purchase by a user who is not logged in logs in first.
   const login = createTossLogin({ endpoint: api('/api/auth/login'), logoutEndpoint: api('/api/auth/logout') })
-  app.use(createTossIap({ grant: grantViaEndpoint(api('/api/iap/fulfill')), login }))
+  // Gems as a balance on the app server: up on a gem-100 purchase, down on a spend.
+  const balance = balanceViaEndpoint({ balance: api('/api/balance'), spend: api('/api/balance/spend') })
+  app.use(createTossIap({ grant: grantViaEndpoint(api('/api/iap/fulfill')), login, balance }))
   app.mount('#app')
 }
 

@@ -227,6 +227,20 @@ describe('the playground', () => {
     expect(consoleProblems.join('\n')).toBe('')
   })
 
+  it('gems go up on a gem-100 purchase and down once per spend, on the app server', async () => {
+    const gems = () => page.getByTestId('gems-balance').textContent()
+    await product('gem-100').getByTestId('buy').click()
+    await expect.poll(() => statusOf('gem-100').getAttribute('data-status')).toBe('completed')
+    await expect.poll(gems).toBe('100')
+    await page.getByTestId('spend-gems').click()
+    await expect.poll(gems).toBe('90')
+    expect(await page.getByTestId('spend-result').textContent()).toContain('90')
+    // A reload shows the server's balance again (the session is the tab's).
+    await open()
+    await expect.poll(gems).toBe('90')
+    expect(consoleProblems.join('\n')).toBe('')
+  })
+
   it('renders product names as text, never as HTML', async () => {
     await open('?catalogue=hostile')
     await expect.poll(() => product('gem-100').getByTestId('name').textContent()).toBe('<img src=x onerror="window.__xss=1">Gems')
