@@ -544,7 +544,7 @@ export function createTossPartnerClient(options: TossPartnerClientOptions): Toss
   }
 
   const getOrderStatus = (orderId: string, { userKey, signal }: GetOrderStatusOptions): Promise<TossOrderStatusResult> =>
-    tracked('order-status', typeof orderId === 'string' ? orderId.slice(0, 128) : null, async (stats) => {
+    tracked('order-status', readOrderId(orderId), async (stats) => {
       // Never ask Toss about an id no order can have (reconcile and fulfilment both come through here).
       if (readOrderId(orderId) === null) throw new TossApiError('INVALID_ARGUMENT', ORDER_ID_RULE)
       if (typeof userKey !== 'string' || userKey === '') throw new TossApiError('INVALID_ARGUMENT', 'userKey must be a non-empty string')
