@@ -1,6 +1,7 @@
 import { createDecipheriv } from 'node:crypto'
 import { TossApiError } from './errors.js'
 import { tossFailure } from './fulfilment.js'
+import { tokenBucket } from './reconcile.js'
 import { BodyError, cors as corsFor, errorResponse, json, readJson, toResponse, type CorsOptions } from './http.js'
 import type { GrantLedger, GrantTransaction } from './ledger.js'
 import type { TossLoginField, TossLoginTokens, TossPartnerClient } from './partnerClient.js'
@@ -35,6 +36,13 @@ export interface LoginHandlerOptions {
   cors?: CorsOptions
   /** Largest body read, in bytes. Default 4 KiB. */
   maxBodyBytes?: number
+  /**
+   * Logins this process sends to Toss per minute at most (a token bucket); past it the handler
+   * answers 503 `TOSS_RATE_LIMITED` without calling Toss. Toss's rate limit (about 3,000 a minute per
+   * mini-app) is shared with order-status, so a flood of made-up codes must not spend what grants
+   * need. Default 1,200; `false` for none.
+   */
+  maxLoginsPerMinute?: number | false
   /** Told of every failure answered with a 5xx or a Toss refusal. Default: one `console.error` line (no code, token or key in it). */
   onError?: (error: unknown, context: { code: string }) => void
 }
@@ -57,6 +65,12 @@ export function createLoginHandler(options: LoginHandlerOptions): LoginHandler {
   const referrers = (options.referrers ?? ['DEFAULT', 'SANDBOX']).map((r) => r.toUpperCase())
   const report = options.onError ?? defaultReport
   const toReport = (error: unknown, context: { orderId: string | null; code: string }) => report(error, { code: context.code })
+  if (options.maxLoginsPerMinute !== undefined && options.maxLoginsPerMinute !== false && !(options.maxLoginsPerMinute >= 2))
+    throw new RangeError('vue-toss-iap/server: maxLoginsPerMinute must be at least 2 (or false)')
+  const budget =
+    options.maxLoginsPerMinute === false
+      ? undefined
+      : tokenBucket(options.maxLoginsPerMinute ?? 1200, { now: Date.now, sleep: (ms) => new Promise((r) => setTimeout(r, ms)) })
 
   return async (request) => {
     const { allowed, headers } = corsFor(request, options.cors, 'POST, OPTIONS')
@@ -81,6 +95,11 @@ export function createLoginHandler(options: LoginHandlerOptions): LoginHandler {
     if (!referrers.includes(referrer.toUpperCase()))
       return errorResponse(403, 'LOGIN_REFERRER_NOT_ALLOWED', `this server does not take logins from ${referrer.slice(0, 32)}`, headers)
 
+    if (budget && !budget.tryTake())
+      return errorResponse(503, 'TOSS_RATE_LIMITED', 'too many logins right now; try again shortly', headers, {
+        retryable: true,
+        retryAfter: 5,
+      })
     let tokens: TossLoginTokens
     try {
       tokens = await options.toss.generateToken({ authorizationCode, referrer })

@@ -107,6 +107,13 @@ export function tokenBucket(perMinute: number, clock: ReconcileClock) {
         await clock.sleep(Math.ceil((1 - tokens) / refillPerMs))
       }
     },
+    /** Takes a token if one is there now, without waiting: `false` when the budget is spent. */
+    tryTake(): boolean {
+      refill()
+      if (tokens < 1) return false
+      tokens -= 1
+      return true
+    },
     /** After a `429`: nothing saved up survives it. */
     empty() {
       refill()

@@ -245,6 +245,23 @@ function suite(name: string, open: () => Promise<{ db: PGliteLike | PgPoolLike; 
       expect(await count()).toBe(before + 1) // only the first good login
     })
 
+    it('spends at most its login budget on Toss: past it, 503 without calling Toss', async () => {
+      const limited = createLoginHandler({ toss, ledger, sessions, maxLoginsPerMinute: 2, onError: capture })
+      const calls = () => api.login.requests.filter((r) => r.call === 'generate-token').length
+      const before = calls()
+      const first = await post(limited, {
+        authorizationCode: api.login.issueAuthorizationCode({ userKey: 'u-budget' }),
+        referrer: 'DEFAULT',
+      })
+      expect(first.status).toBe(200)
+      const second = await post(limited, { authorizationCode: 'made-up-code', referrer: 'DEFAULT' })
+      expect([second.status, second.headers.get('Retry-After'), ((await second.json()) as { error: { code: string } }).error.code]).toEqual(
+        [503, '5', 'TOSS_RATE_LIMITED'],
+      )
+      expect(calls() - before).toBe(1)
+      expect(() => createLoginHandler({ toss, ledger, sessions, maxLoginsPerMinute: 1 })).toThrow(RangeError)
+    })
+
     it('refuses forged, malformed, expired and revoked tokens everywhere, and never hands one user another’s order', async () => {
       const alice = (await logIn('u-alice')).body.token
       const bob = (await logIn('u-bob')).body.token
