@@ -2,9 +2,8 @@
 // before payment, the session sent by grantViaEndpoint/entitlementsViaEndpoint, one renewal on 401.
 // The app server here is a small stand-in with the server handlers' contract (test/server/login.test.ts
 // tests the real handlers; the playground e2e runs both together).
-import { flushPromises } from '@vue/test-utils'
 import { afterEach, describe, expect, it } from 'vitest'
-import { createTossLogin, entitlementsViaEndpoint, grantViaEndpoint, useIapStore, useTossLogin, usePurchase, type TossLogin } from '../src'
+import { createTossLogin, entitlementsViaEndpoint, grantViaEndpoint, useTossLogin, usePurchase, type TossLogin } from '../src'
 import { readSimulatedAuthorizationCode } from '../src/testing/loginCode'
 import { mountWithIap } from './helpers'
 import { reinstall, sim } from './session'
@@ -187,8 +186,19 @@ describe('Toss login in the page', () => {
     expect(server.logins()).toBe(1)
     expect(() => mountWithIap(() => useTossLogin(), { grant: () => true, recovery: noRecovery })).toThrow(/createTossIap\(\{ login/)
     expect(() => createTossLogin({} as never)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }))
-    await flushPromises()
-    expect(useIapStore).toBeTypeOf('function')
+    expect(() => createTossLogin({ endpoint: `${API}/login`, requireLogin: 'always' as never })).toThrow(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
+    )
+  })
+
+  it('keeps the session in memory only with storage: false', async () => {
+    reinstall({ userKey: 'u-memory' })
+    const server = appServer()
+    login = createTossLogin({ endpoint: `${API}/login`, fetch: server.fetch, storage: false })
+    expect(await login.login()).toMatchObject({ status: 'logged-in' })
+    expect(login.session()?.user.userId).toBe('app-u-memory')
+    expect(sessionStorage.getItem('vue-toss-iap:session')).toBeNull()
+    expect(createTossLogin({ endpoint: `${API}/login`, fetch: server.fetch, storage: false }).session()).toBeNull() // a reload forgets it
   })
 
   it('times out a login sheet that never answers', async () => {

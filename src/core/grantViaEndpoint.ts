@@ -45,14 +45,14 @@ export async function endpointInit(options: EndpointOptions, init: RequestInit):
   const { fetch: _fetch, headers, credentials = 'include', ...rest } = options
   const resolved = new Headers(typeof headers === 'function' ? await headers() : headers)
   for (const [name, value] of new Headers(init.headers)) if (!resolved.has(name)) resolved.set(name, value)
-  // The plugin's login (createTossIap({ login })) signs each request, unless the caller did.
+  // The page's login (createTossLogin) signs each request, unless the caller did.
   const token = resolved.has('Authorization') ? null : sessionSource()?.token()
   if (token) resolved.set('Authorization', `Bearer ${token}`)
   return { ...rest, credentials, ...init, headers: resolved, redirect: 'manual' }
 }
 
 /**
- * Sends one request; when the server refuses the plugin's login session (401), logs in again once
+ * Sends one request; when the server refuses the page's login session (401), logs in again once
  * (`renew`) and sends it once more. Never a loop.
  */
 export async function sendSigned(url: string | URL, options: EndpointOptions, init: RequestInit): Promise<Response> {

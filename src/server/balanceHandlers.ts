@@ -1,8 +1,8 @@
 import type { Balances } from './balance.js'
 import { spendProblem } from './balance.js'
-import { eventEmitter, refusalOf, since, type ServerEventListener } from './events.js'
+import { eventEmitter, since, type ServerEventListener } from './events.js'
 import type { Authenticate, AuthenticatedUser } from './fulfilment.js'
-import { BodyError, cors as corsFor, errorResponse, json, readJson, type CorsOptions } from './http.js'
+import { cors as corsFor, errorResponse, json, readJsonPost, refusalOf, type CorsOptions } from './http.js'
 
 interface CommonOptions {
   balances: Balances
@@ -108,20 +108,15 @@ export function createSpendHandler(options: SpendHandlerOptions): (request: Requ
   const declared = options.balances.currencies
   type Seen = { spent: { currency: string; amount: number; repeat: boolean } | null }
   const handle = async (request: Request, seen: Seen): Promise<Response> => {
-    const { allowed, headers } = corsFor(request, options.cors, 'POST, OPTIONS', 'Content-Type, Authorization, Idempotency-Key')
-    if (!allowed) return errorResponse(403, 'ORIGIN_NOT_ALLOWED', 'this origin may not spend', headers)
-    if (request.method === 'OPTIONS') return new Response(null, { status: 204, headers })
-    if (request.method !== 'POST') {
-      headers.set('Allow', 'POST, OPTIONS')
-      return errorResponse(405, 'METHOD_NOT_ALLOWED', 'POST the spend as JSON', headers)
-    }
-    let body: unknown
-    try {
-      body = await readJson(request, limit)
-    } catch (error) {
-      if (error instanceof BodyError) return errorResponse(error.status, error.code, error.message, headers)
-      return errorResponse(400, 'INVALID_JSON', 'the body could not be read', headers)
-    }
+    const read = await readJsonPost(request, {
+      cors: options.cors,
+      limit,
+      refused: 'this origin may not spend',
+      post: 'POST the spend as JSON',
+      allowHeaders: 'Content-Type, Authorization, Idempotency-Key',
+    })
+    if ('answer' in read) return read.answer
+    const { headers, body } = read
     if (typeof body !== 'object' || body === null || Array.isArray(body))
       return errorResponse(400, 'INVALID_SPEND', 'the body must be a JSON object { currency, amount, reason }', headers)
     const b = body as Partial<SpendBody>

@@ -2,8 +2,8 @@ import type { ServerEntitlement } from '../core/entitlements.js'
 import type { ProductType, SubscriptionInfo, SubscriptionStatus } from '../core/types.js'
 import type { Authenticate } from './fulfilment.js'
 import { hash } from 'node:crypto'
-import { eventEmitter, refusalOf, since, type ServerEventListener } from './events.js'
-import { corsHeaders, errorAnswer, handlerOf, type Answer, type CorsOptions } from './http.js'
+import { eventEmitter, since, type ServerEventListener } from './events.js'
+import { corsHeaders, errorAnswer, handlerOf, refusalOf, type Answer, type CorsOptions } from './http.js'
 import type { GrantLedger, OwnedOrder } from './ledger.js'
 
 export interface EntitlementsHandlerOptions {

@@ -1,6 +1,6 @@
 import type { TossApiErrorCode } from './errors.js'
 import type { ServerErrorCode } from './http.js'
-import type { TossOperation, TossOrderStatus } from './partnerClient.js'
+import type { TossOperation, TossOrderStatus } from './tossApi.js'
 
 /**
  * What the server half did, one event per outcome: the handlers, the partner client, `reconcile()`
@@ -156,15 +156,5 @@ export function combineEventListeners(...listeners: Array<ServerEventListener | 
     }
   }
 }
-
-const refusals = new WeakMap<object, { code: ServerErrorCode; retryable: boolean }>()
-
-/** Marks an error answer (a `Response` or the package's plain answer) with its code, so a handler's wrapper can report it without reading the body. */
-export function markRefusal<T extends object>(answer: T, code: ServerErrorCode, retryable: boolean): T {
-  refusals.set(answer, { code, retryable })
-  return answer
-}
-
-export const refusalOf = (answer: object) => refusals.get(answer)
 
 export const since = (start: number) => Math.round((performance.now() - start) * 1000) / 1000

@@ -1,7 +1,7 @@
 import { ORDER_ID_RULE, readOrderId } from '../core/errors.js'
 import type { GrantOrder, GrantOrderKind } from '../core/types.js'
 import { TossApiError } from './errors.js'
-import { eventEmitter, refusalOf, since, type ServerEventListener } from './events.js'
+import { eventEmitter, since, type ServerEventListener } from './events.js'
 import {
   BodyError,
   corsHeaders,
@@ -12,6 +12,7 @@ import {
   type Answer,
   type CorsOptions,
   type HeaderRecord,
+  refusalOf,
 } from './http.js'
 import type { BalanceEntry, Balances } from './balance.js'
 import { GrantTimeoutError, type GrantLedger, type GrantRecord, type GrantTransaction } from './ledger.js'

@@ -1,4 +1,3 @@
-import { markRefusal } from './events.js'
 /** Which browser origins may call a handler: the mini-app's origins, exactly as the browser sends them. */
 export interface CorsOptions {
   origins: readonly string[] | ((origin: string) => boolean)
@@ -179,6 +178,40 @@ export function errorResponse(
   const response = json(status, body, headers, retryAfter === undefined ? {} : { 'Retry-After': String(Math.ceil(retryAfter)) })
   return markRefusal(response, code, retryable) // for the handlers' onEvent (events.ts)
 }
+
+/**
+ * The start every JSON `POST` endpoint shares: the CORS decision (403 for a browser origin not
+ * allowed), the preflight (204), `POST` only (405, saying `post`), and the body read as JSON within
+ * `limit` bytes (413, 415, 400). Either the answer to give back, or the CORS headers and the body.
+ */
+export async function readJsonPost(
+  request: Request,
+  options: { cors: CorsOptions | undefined; limit: number; refused: string; post: string; allowHeaders?: string },
+): Promise<{ answer: Response } | { headers: Headers; body: unknown }> {
+  const { allowed, headers } = cors(request, options.cors, 'POST, OPTIONS', options.allowHeaders)
+  if (!allowed) return { answer: errorResponse(403, 'ORIGIN_NOT_ALLOWED', options.refused, headers) }
+  if (request.method === 'OPTIONS') return { answer: new Response(null, { status: 204, headers }) }
+  if (request.method !== 'POST') {
+    headers.set('Allow', 'POST, OPTIONS')
+    return { answer: errorResponse(405, 'METHOD_NOT_ALLOWED', options.post, headers) }
+  }
+  try {
+    return { headers, body: await readJson(request, options.limit) }
+  } catch (error) {
+    if (error instanceof BodyError) return { answer: errorResponse(error.status, error.code, error.message, headers) }
+    return { answer: errorResponse(400, 'INVALID_JSON', 'the body could not be read', headers) }
+  }
+}
+
+const refusals = new WeakMap<object, { code: ServerErrorCode; retryable: boolean }>()
+
+/** Marks an error answer (a `Response` or the package's plain answer) with its code, so a handler's wrapper can report it without reading the body. */
+export function markRefusal<T extends object>(answer: T, code: ServerErrorCode, retryable: boolean): T {
+  refusals.set(answer, { code, retryable })
+  return answer
+}
+
+export const refusalOf = (answer: object) => refusals.get(answer)
 
 export class BodyError extends Error {
   constructor(

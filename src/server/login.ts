@@ -2,7 +2,7 @@ import { createDecipheriv } from 'node:crypto'
 import { TossApiError } from './errors.js'
 import { tossFailure } from './fulfilment.js'
 import { tokenBucket } from './reconcile.js'
-import { BodyError, cors as corsFor, errorResponse, json, readJson, toResponse, type CorsOptions } from './http.js'
+import { cors as corsFor, errorResponse, json, readJsonPost, toResponse, type CorsOptions } from './http.js'
 import type { GrantLedger, GrantTransaction } from './ledger.js'
 import type { TossLoginField, TossLoginTokens, TossPartnerClient } from './partnerClient.js'
 import { bearerToken, type SessionAnswer, type SessionStore } from './sessions.js'
@@ -73,20 +73,14 @@ export function createLoginHandler(options: LoginHandlerOptions): LoginHandler {
       : tokenBucket(options.maxLoginsPerMinute ?? 1200, { now: Date.now, sleep: (ms) => new Promise((r) => setTimeout(r, ms)) })
 
   return async (request) => {
-    const { allowed, headers } = corsFor(request, options.cors, 'POST, OPTIONS')
-    if (!allowed) return errorResponse(403, 'ORIGIN_NOT_ALLOWED', 'this origin may not call the login endpoint', headers)
-    if (request.method === 'OPTIONS') return new Response(null, { status: 204, headers })
-    if (request.method !== 'POST') {
-      headers.set('Allow', 'POST, OPTIONS')
-      return errorResponse(405, 'METHOD_NOT_ALLOWED', 'POST appLogin()’s answer as JSON', headers)
-    }
-    let body: unknown
-    try {
-      body = await readJson(request, limit)
-    } catch (error) {
-      if (error instanceof BodyError) return errorResponse(error.status, error.code, error.message, headers)
-      return errorResponse(400, 'INVALID_JSON', 'the body could not be read', headers)
-    }
+    const read = await readJsonPost(request, {
+      cors: options.cors,
+      limit,
+      refused: 'this origin may not call the login endpoint',
+      post: 'POST appLogin()’s answer as JSON',
+    })
+    if ('answer' in read) return read.answer
+    const { headers, body } = read
     const b = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>
     const authorizationCode = oneLine(b.authorizationCode, 4096)
     const referrer = oneLine(b.referrer, 32)
@@ -165,8 +159,7 @@ export function createLogoutHandler(options: LogoutHandlerOptions): (request: Re
     await request.body?.cancel().catch(() => {})
     const token = bearerToken(request)
     try {
-      const session = await options.sessions.verify(token)
-      if (token) await options.sessions.revoke(token, 'logout')
+      const session = await options.sessions.revoke(token, 'logout')
       if (session && options.toss)
         await options.toss.removeAccessByUserKey(session.userKey).catch((error: unknown) => report(error, { code: 'TOSS_LOGOUT_FAILED' }))
     } catch (error) {

@@ -4,20 +4,10 @@ import tls from 'node:tls'
 import { ORDER_ID_RULE, readOrderId } from '../core/errors.js'
 import { TossApiError, type TossApiErrorCode } from './errors.js'
 import { eventEmitter, since, type ServerEventListener } from './events.js'
+import { TOSS_ORDER_STATUSES, type TossOperation, type TossOrderStatus } from './tossApi.js'
 
-/** Every status order-status is known to answer. */
-export const TOSS_ORDER_STATUSES = [
-  'PURCHASED',
-  'PAYMENT_COMPLETED',
-  'FAILED',
-  'REFUNDED',
-  'ORDER_IN_PROGRESS',
-  'NOT_FOUND',
-  'MINIAPP_MISMATCH',
-  'ERROR',
-] as const
-
-export type TossOrderStatus = (typeof TOSS_ORDER_STATUSES)[number]
+export { TOSS_ORDER_STATUSES }
+export type { TossOperation, TossOrderStatus }
 
 /** What Toss says about one order. */
 export interface TossOrderStatusResult {
@@ -155,9 +145,6 @@ export interface TossPartnerClient {
 
 const PARTNER = '/api-partner/v1/apps-in-toss'
 const ORDER_STATUS_PATH = `${PARTNER}/order/get-order-status`
-/** Which partner call: in errors and in the `toss.*` events. */
-export type TossOperation =
-  'order-status' | 'generate-token' | 'refresh-token' | 'login-me' | 'remove-by-access-token' | 'remove-by-user-key'
 
 /** Toss login's partner paths. */
 export const TOSS_LOGIN_PATHS = {

@@ -40,8 +40,8 @@ export interface SessionStore {
    * for a missing, malformed, forged, expired or revoked token.
    */
   authenticate(request: Request): Promise<AuthenticatedUser | null>
-  /** Ends one session; `false` when it was not live. */
-  revoke(token: string, reason?: string): Promise<boolean>
+  /** Ends one session: its user when it was live, `null` when it was not (unknown, expired or ended already). */
+  revoke(token: string | null | undefined, reason?: string): Promise<AuthenticatedUser | null>
   /** Ends every session of a Toss user (an unlink); the number ended. */
   revokeUserKey(userKey: string, reason: string, tx?: SqlQueryable): Promise<number>
   /** Ends every session of an app user; the number ended. */
@@ -123,13 +123,15 @@ export function createSessionStore(ledger: Pick<GrantLedger, 'query' | 'schemaVe
       const session = await verify(bearerToken(request))
       return session && { userId: session.userId, userKey: session.userKey }
     },
-    revoke: async (token, reason = 'logout') =>
-      typeof token === 'string' && TOKEN.test(token)
-        ? (await ended(
-            `UPDATE ${TABLE} SET revoked_at = now(), revoked_reason = $2 WHERE token_hash = $1 AND revoked_at IS NULL RETURNING 1`,
-            [hash(token), reason],
-          )) > 0
-        : false,
+    revoke: async (token, reason = 'logout') => {
+      if (typeof token !== 'string' || !TOKEN.test(token)) return null
+      const { rows } = await db.query<{ user_id: string; user_key: string; live: boolean }>(
+        `UPDATE ${TABLE} SET revoked_at = now(), revoked_reason = $2 WHERE token_hash = $1 AND revoked_at IS NULL
+         RETURNING user_id, user_key, expires_at > now() AS live`,
+        [hash(token), reason],
+      )
+      return rows[0]?.live ? { userId: rows[0].user_id, userKey: rows[0].user_key } : null
+    },
     revokeUserKey: (userKey, reason, tx) =>
       ended(
         `UPDATE ${TABLE} SET revoked_at = now(), revoked_reason = $2 WHERE user_key = $1 AND revoked_at IS NULL RETURNING 1`,

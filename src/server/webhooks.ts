@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import { ORDER_ID_RULE, readOrderId } from '../core/errors.js'
-import { eventEmitter, refusalOf, type ServerEventListener } from './events.js'
-import { BodyError, errorResponse, json, readJson } from './http.js'
+import { eventEmitter, type ServerEventListener } from './events.js'
+import { BodyError, errorResponse, json, readJson, refusalOf } from './http.js'
 import type { GrantLedger, SubscriptionEventInput, SubscriptionListener, SubscriptionSnapshot } from './ledger.js'
 import { parseTossTime } from './partnerClient.js'
 

@@ -245,6 +245,23 @@ function suite(name: string, open: () => Promise<{ db: PGliteLike | PgPoolLike; 
       expect(await count()).toBe(before + 1) // only the first good login
     })
 
+    it('takes logins only from the referrers it is given', async () => {
+      const production = createLoginHandler({ toss, ledger, sessions, referrers: ['DEFAULT'], onError: capture })
+      const sandbox = await post(production, {
+        authorizationCode: api.login.issueAuthorizationCode({ userKey: 'u-sandbox-2', referrer: 'SANDBOX' }),
+        referrer: 'SANDBOX',
+      })
+      expect([sandbox.status, ((await sandbox.json()) as { error: { code: string } }).error.code]).toEqual([
+        403,
+        'LOGIN_REFERRER_NOT_ALLOWED',
+      ])
+      const fromToss = await post(production, {
+        authorizationCode: api.login.issueAuthorizationCode({ userKey: 'u-default' }),
+        referrer: 'DEFAULT',
+      })
+      expect(fromToss.status).toBe(200)
+    })
+
     it('spends at most its login budget on Toss: past it, 503 without calling Toss', async () => {
       const limited = createLoginHandler({ toss, ledger, sessions, maxLoginsPerMinute: 2, onError: capture })
       const calls = () => api.login.requests.filter((r) => r.call === 'generate-token').length
