@@ -30,8 +30,8 @@ import { createMinimalHandler, migrateMinimal } from './minimal-handler.mjs'
 
 const CONCURRENCY = 16
 const ROUNDS = Number(process.env.BENCH_SERVER_ROUNDS ?? 12)
-const FRESH = 40 // new orders per contender and round
-const READS = 250 // repeats, and entitlements reads, per contender and round
+const FRESH = 120 // new orders per contender and round (rounds of 40 swung 0.3–1.5× from round to round)
+const READS = 400 // repeats, and entitlements reads, per contender and round
 const USERS = 40
 const SKUS = ['remove-ads', 'theme-pack', 'gems']
 const PRODUCTS = { 'remove-ads': 'NON_CONSUMABLE', 'theme-pack': 'NON_CONSUMABLE', gems: 'CONSUMABLE' }

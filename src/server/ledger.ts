@@ -1,3 +1,5 @@
+import { hash } from 'node:crypto'
+import { readOrderId } from '../core/errors.js'
 import type { GrantOrderKind } from '../core/types.js'
 
 /** A query runner: a PGlite transaction, a pooled `pg` client, or the ledger's own wrapper of them. */
@@ -17,6 +19,22 @@ export interface PGliteLike extends SqlQueryable {
 export interface PgPoolLike extends SqlQueryable {
   connect(): Promise<SqlQueryable & { release(error?: Error | boolean): void }>
   readonly totalCount: number
+}
+
+/** `pg`'s query with a config object (a named statement). */
+interface PgNamedQueryable {
+  query<R>(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: R[] }>
+}
+
+export interface GrantLedgerOptions {
+  /**
+   * PostgreSQL (`pg.Pool`) only: the statements every request runs (a repeat's owner lookup, the
+   * grant's insert, entitlements, sessions) are prepared once per connection and then only
+   * executed, as `pg`'s named statements. Default `true`. Set `false` behind a pooler in
+   * transaction mode that cannot keep prepared statements (PgBouncer before 1.21, or with
+   * `max_prepared_statements = 0`; Supabase's transaction pooler on port 6543).
+   */
+  prepare?: boolean
 }
 
 /** Where an order stands in the ledger. `#10` (webhooks, refunds) adds states; unknown ones are kept. */
@@ -223,6 +241,19 @@ const TABLE = 'toss_iap_grants'
 const EVENTS = 'toss_iap_subscription_events'
 /** Key space of the per-order advisory locks (grant and subscription event). */
 const ORDER_LOCK = 740_310_010
+/**
+ * The ledger's runner for the package's own fixed statements (sessions use it too): on PostgreSQL
+ * with `prepare`, a named statement per SQL text (the name is a hash of it, so two ledgers on one
+ * pool agree). Never given the app's SQL: each distinct text stays prepared on every connection.
+ */
+export const PREPARED = Symbol('vue-toss-iap/server prepared')
+
+export type PreparedQuery = <R = Record<string, unknown>>(q: SqlQueryable, sql: string, params: unknown[]) => Promise<{ rows: R[] }>
+
+/** A ledger's prepared-statement runner, or plain queries for a ledger without one (a hand-made one in tests). */
+export const preparedOf = (ledger: object): PreparedQuery =>
+  (ledger as { [PREPARED]?: PreparedQuery })[PREPARED] ?? ((q, sql, params) => q.query(sql, params))
+
 /** Any constant: the lock that serialises schema migrations across processes. */
 const MIGRATION_LOCK = 740_310_012
 
@@ -357,6 +388,9 @@ interface Row {
   toss_user_key: string | null
 }
 
+/** An owned order as `ownedBy` reads it: the columns of `OwnedOrder` in order, times as JSON text. */
+type OwnedTuple = [string, string, string, string | null, boolean | null, string | null, string | null, boolean | null]
+
 const toRecord = (r: Row): GrantRecord => ({
   orderId: r.order_id,
   userId: r.user_id,
@@ -396,16 +430,34 @@ const statements = (sql: string) =>
  * The grant ledger on PGlite or PostgreSQL (a `pg` Pool). Creates or migrates its table on first
  * use, under an advisory lock, so that many processes starting at once migrate once.
  */
-export async function createGrantLedger(db: PGliteLike | PgPoolLike): Promise<GrantLedger> {
-  let transaction: <T>(fn: (tx: GrantTransaction) => Promise<T>) => Promise<T>
+export async function createGrantLedger(db: PGliteLike | PgPoolLike, options: GrantLedgerOptions = {}): Promise<GrantLedger> {
+  /**
+   * A transaction; with `order`, holding that order's lock (the one `grant` and
+   * `subscriptionEvents.store` share, released at commit).
+   */
+  let transactionOf: <T>(order: string | null, fn: (tx: GrantTransaction) => Promise<T>) => Promise<T>
   let driver: GrantLedger['driver']
+  let prepared: PreparedQuery = (q, sql, params) => q.query(sql, params)
   if (isPool(db)) {
     driver = 'pg'
-    transaction = async (fn) => {
+    if (options.prepare !== false) {
+      const names = new Map<string, string>()
+      const nameOf = (sql: string) => {
+        let name = names.get(sql)
+        if (name === undefined) names.set(sql, (name = `toss_iap_${hash('sha256', sql, 'hex').slice(0, 24)}`))
+        return name
+      }
+      prepared = (q, sql, params) => (q as unknown as PgNamedQueryable).query({ name: nameOf(sql), text: sql, values: params })
+    }
+    transactionOf = async (order, fn) => {
       const client = await db.connect()
       let broken: Error | undefined
       try {
-        await client.query('BEGIN')
+        // The order's lock goes with BEGIN in one round trip when its id keeps the order-id rule
+        // (nothing in it needs quoting); any other id takes it as a parameter.
+        const inline = order !== null && readOrderId(order) !== null
+        await client.query(inline ? `BEGIN; SELECT pg_advisory_xact_lock(${ORDER_LOCK}, hashtext('${order}'))` : 'BEGIN')
+        if (order !== null && !inline) await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [ORDER_LOCK, order])
         const result = await fn(client)
         await client.query('COMMIT')
         return result
@@ -421,12 +473,15 @@ export async function createGrantLedger(db: PGliteLike | PgPoolLike): Promise<Gr
     }
   } else if (isPGlite(db)) {
     driver = 'pglite'
-    transaction = (fn) => db.transaction(fn)
+    // No order lock: PGlite runs one transaction or statement at a time (every query and
+    // transaction waits for its mutex), and no other process can open its database.
+    transactionOf = (_order, fn) => db.transaction(fn)
   } else {
     throw new TypeError(
       'vue-toss-iap/server: createGrantLedger takes a PGlite instance or a pg Pool (a single pg Client cannot run concurrent transactions)',
     )
   }
+  const transaction = <T>(fn: (tx: GrantTransaction) => Promise<T>) => transactionOf(null, fn)
 
   const schemaVersion = await transaction(async (tx) => {
     await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK])
@@ -446,43 +501,67 @@ export async function createGrantLedger(db: PGliteLike | PgPoolLike): Promise<Gr
     const { rows } = await q.query<Row>(`SELECT * FROM ${TABLE} WHERE order_id = $1`, [orderId])
     return rows[0] ? toRecord(rows[0]) : null
   }
-  /** The per-order lock `grant` and `subscriptionEvents.store` share (released at commit). */
-  const lockOrder = (tx: SqlQueryable, orderId: string) => tx.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [ORDER_LOCK, orderId])
 
   let listener: SubscriptionListener | undefined
   const subscriptionEvents = createEventStore(
     db,
-    transaction,
+    transactionOf,
     () => listener,
     (l) => (listener = l),
   )
 
-  return {
+  const ledger: GrantLedger = {
     driver,
     schemaVersion,
     find: (orderId) => find(db, orderId),
     grant: (grant, onGrant, { timeoutMs = 20_000 } = {}) =>
-      transaction(async (tx) => {
-        await lockOrder(tx, grant.orderId)
-        const { rows } = await tx.query<Row & { events_waiting: boolean }>(
+      transactionOf(grant.orderId, async (tx) => {
+        const values = {
+          orderId: grant.orderId,
+          userId: grant.userId,
+          sku: grant.sku,
+          kind: grant.kind,
+          subscriptionId: grant.subscriptionId ?? null,
+          tossStatus: grant.tossStatus,
+          tossStatusAt: grant.tossStatusAt ?? null,
+          source: grant.source ?? null,
+          userKey: grant.userKey ?? null,
+        }
+        // Only what the database decides comes back: the rest of the new row is what was written.
+        const { rows } = await prepared<{ granted_at: Date; updated_at: Date; events_waiting: boolean }>(
+          tx,
           `INSERT INTO ${TABLE} (order_id, user_id, sku, kind, subscription_id, toss_status, toss_status_at, source, toss_user_key)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
            ON CONFLICT (order_id) DO NOTHING
-           RETURNING *, EXISTS (SELECT 1 FROM ${EVENTS} e WHERE e.order_id = $1 AND e.applied_at IS NULL) AS events_waiting`,
+           RETURNING granted_at, updated_at,
+                     EXISTS (SELECT 1 FROM ${EVENTS} e WHERE e.order_id = $1 AND e.applied_at IS NULL) AS events_waiting`,
           [
-            grant.orderId,
-            grant.userId,
-            grant.sku,
-            grant.kind,
-            grant.subscriptionId ?? null,
-            grant.tossStatus,
-            grant.tossStatusAt ?? null,
-            grant.source ?? null,
-            grant.userKey ?? null,
+            values.orderId,
+            values.userId,
+            values.sku,
+            values.kind,
+            values.subscriptionId,
+            values.tossStatus,
+            values.tossStatusAt,
+            values.source,
+            values.userKey,
           ],
         )
         if (rows[0]) {
-          let record = toRecord(rows[0])
+          let record: GrantRecord = {
+            ...values,
+            state: 'granted',
+            grantedAt: rows[0].granted_at,
+            refundedAt: null,
+            updatedAt: rows[0].updated_at,
+            subscriptionStatus: null,
+            subscriptionExpiresAt: null,
+            accessActive: null,
+            subscriptionAutoRenew: null,
+            subscriptionChangeReason: null,
+            subscriptionEventAt: null,
+            subscriptionEventLost: false,
+          }
           if (onGrant) {
             let timer: ReturnType<typeof setTimeout> | undefined
             try {
@@ -520,24 +599,32 @@ export async function createGrantLedger(db: PGliteLike | PgPoolLike): Promise<Gr
       return rows.map(toRecord)
     },
     ownerOf: async (orderId) => {
-      const { rows } = await db.query<Pick<Row, 'user_id' | 'sku'>>(`SELECT user_id, sku FROM ${TABLE} WHERE order_id = $1`, [orderId])
+      const { rows } = await prepared<Pick<Row, 'user_id' | 'sku'>>(db, `SELECT user_id, sku FROM ${TABLE} WHERE order_id = $1`, [orderId])
       return rows[0] ? { orderId, userId: rows[0].user_id, sku: rows[0].sku } : null
     },
     ownedBy: async (userId) => {
-      const { rows } = await db.query<Row>(
-        `SELECT order_id, sku, state, refunded_at, access_active, subscription_status, subscription_expires_at, subscription_auto_renew
-           FROM ${TABLE} WHERE user_id = $1 ORDER BY granted_at DESC, order_id`,
+      // One JSON value instead of a row per order: PGlite turns each field of each row into a JS
+      // value one at a time, which made this read cost half again a three-column one.
+      const { rows } = await prepared<{ owned: OwnedTuple[] | string | null }>(
+        db,
+        `SELECT json_agg(json_build_array(order_id, sku, state, refunded_at, access_active, subscription_status,
+                                          subscription_expires_at, subscription_auto_renew)
+                         ORDER BY granted_at DESC, order_id) AS owned
+           FROM ${TABLE} WHERE user_id = $1`,
         [userId],
       )
-      return rows.map((r) => ({
-        orderId: r.order_id,
-        sku: r.sku,
-        state: r.state,
-        refundedAt: r.refunded_at,
-        accessActive: r.access_active,
-        subscriptionStatus: r.subscription_status,
-        subscriptionExpiresAt: r.subscription_expires_at,
-        subscriptionAutoRenew: r.subscription_auto_renew,
+      const owned = rows[0]?.owned ?? null
+      // (A string when the app told its driver to leave json as text.)
+      const tuples: OwnedTuple[] = typeof owned === 'string' ? JSON.parse(owned) : (owned ?? [])
+      return tuples.map(([orderId, sku, state, refundedAt, accessActive, status, expiresAt, autoRenew]) => ({
+        orderId,
+        sku,
+        state,
+        refundedAt: refundedAt === null ? null : new Date(refundedAt),
+        accessActive,
+        subscriptionStatus: status,
+        subscriptionExpiresAt: expiresAt === null ? null : new Date(expiresAt),
+        subscriptionAutoRenew: autoRenew,
       }))
     },
     transaction,
@@ -559,6 +646,8 @@ export async function createGrantLedger(db: PGliteLike | PgPoolLike): Promise<Gr
       }),
     subscriptionEvents,
   }
+  Object.defineProperty(ledger, PREPARED, { value: prepared })
+  return ledger
 }
 
 const reportListenerError = (error: unknown, orderId: string) =>
@@ -746,15 +835,14 @@ function parseKoreanTime(value: string): Date | null {
 
 function createEventStore(
   db: SqlQueryable,
-  transaction: <T>(fn: (tx: GrantTransaction) => Promise<T>) => Promise<T>,
+  transactionOf: <T>(order: string | null, fn: (tx: GrantTransaction) => Promise<T>) => Promise<T>,
   getListener: () => SubscriptionListener | undefined,
   setListener: (listener: SubscriptionListener | undefined) => void,
 ): SubscriptionEventStore {
-  const apply = (orderId: string) => transaction((tx) => applyEvents(tx, orderId, getListener()))
+  const apply = (orderId: string) => transactionOf(null, (tx) => applyEvents(tx, orderId, getListener()))
   return {
     store: (e) =>
-      transaction(async (tx) => {
-        await tx.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [ORDER_LOCK, e.orderId])
+      transactionOf(e.orderId, async (tx) => {
         const { rows } = await tx.query(
           `INSERT INTO ${EVENTS} (event_key, order_id, sku, occurred_at, change_reason, status, access_granted, expires_at, auto_renew,
                                   previous_status, previous_access_granted, has_previous, payload)

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto'
 import type { AuthenticatedUser } from './fulfilment.js'
-import type { GrantLedger, SqlQueryable } from './ledger.js'
+import { preparedOf, type GrantLedger, type SqlQueryable } from './ledger.js'
 
 const TABLE = 'toss_iap_sessions'
 /** `vti_` and 43 base64url characters: 32 random bytes. Anything else is refused without a query. */
@@ -80,11 +80,13 @@ export function createSessionStore(ledger: Pick<GrantLedger, 'query' | 'schemaVe
   for (const [name, value] of Object.entries({ idleMs: idle, maxAgeMs: maxAge, touchEveryMs: touchEvery }))
     if (!Number.isFinite(value) || value < 0) throw new TypeError(`vue-toss-iap/server: session ${name} must be a number of milliseconds`)
   const db: SqlQueryable = ledger
+  const prepared = preparedOf(ledger)
   const ms = (n: number) => `${Math.round(n)} milliseconds`
 
   const verify = async (token: string | null | undefined): Promise<Session | null> => {
     if (typeof token !== 'string' || !TOKEN.test(token)) return null
-    const { rows } = await db.query<Row>(
+    const { rows } = await prepared<Row>(
+      db,
       `SELECT user_id, user_key, created_at, expires_at, last_used_at FROM ${TABLE}
         WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > now()`,
       [hash(token)],
