@@ -20,6 +20,7 @@ export type { TossApiErrorCode, TossApiErrorOptions } from './errors.js'
 export { createGrantLedger, GrantTimeoutError } from './ledger.js'
 export type {
   GrantLedger,
+  GrantLedgerOptions,
   GrantOptions,
   GrantRecord,
   OwnedOrder,
