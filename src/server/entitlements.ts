@@ -3,7 +3,7 @@ import type { ProductType, SubscriptionInfo, SubscriptionStatus } from '../core/
 import type { Authenticate } from './fulfilment.js'
 import { hash } from 'node:crypto'
 import { eventEmitter, since, type ServerEventListener } from './events.js'
-import { corsHeaders, errorAnswer, handlerOf, refusalOf, type Answer, type CorsOptions } from './http.js'
+import { corsHeaders, errorAnswer, handlerOf, refusalOf, withHeaders, type Answer, type CorsOptions } from './http.js'
 import type { GrantLedger, OwnedOrder } from './ledger.js'
 
 export interface EntitlementsHandlerOptions {
@@ -104,7 +104,7 @@ export function createEntitlementsHandler(options: EntitlementsHandlerOptions): 
   const handle = async (request: Request, seen: { entitlements: ServerEntitlement[] | null }): Promise<Answer> => {
     const { allowed, headers } = corsHeaders(request, options.cors, 'GET, OPTIONS')
     // Only the user's own 200 and 304 may be kept (by the browser alone, and revalidated each time).
-    const cacheable = (etag: string) => ({ ...headers, 'Cache-Control': 'private, no-cache', ETag: etag })
+    const cacheable = (etag: string) => withHeaders(headers, { 'Cache-Control': 'private, no-cache', ETag: etag })
     if (!allowed) return errorAnswer(403, 'ORIGIN_NOT_ALLOWED', 'this origin may not read entitlements', headers)
     if (request.method === 'OPTIONS') return { status: 204, headers, body: null }
     if (request.method !== 'GET') {
@@ -125,7 +125,9 @@ export function createEntitlementsHandler(options: EntitlementsHandlerOptions): 
       const text = JSON.stringify(body)
       const etag = etagOf(user.userId, text)
       if (matches(request.headers.get('If-None-Match'), etag)) return { status: 304, headers: cacheable(etag), body: null }
-      return { status: 200, headers: { ...cacheable(etag), 'Content-Type': 'application/json; charset=utf-8' }, body: text }
+      const ok = cacheable(etag)
+      ok['Content-Type'] = 'application/json; charset=utf-8'
+      return { status: 200, headers: ok, body: text }
     } catch (error) {
       report(error)
       return errorAnswer(503, 'LEDGER_UNAVAILABLE', 'the ledger could not be read', headers, { retryable: true })

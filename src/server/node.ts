@@ -1,6 +1,6 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http'
 import { Readable } from 'node:stream'
-import { answerCoreOf, setReadBody, type Answer, type AnswerCore } from './http.js'
+import { answerCoreOf, setReadBody, withHeaders, type Answer, type AnswerCore } from './http.js'
 
 /** Bodies up to this size are read into memory before the handler runs; larger ones are streamed to it. */
 const BUFFERED_BODY_BYTES = 64 * 1024
@@ -216,7 +216,9 @@ function writeAnswer(res: ServerResponse, answer: Answer) {
     res.writeHead(answer.status, answer.headers)
     res.end()
   } else {
-    res.writeHead(answer.status, { ...answer.headers, 'Content-Length': Buffer.byteLength(answer.body) })
+    const headers = withHeaders(answer.headers)
+    headers['Content-Length'] = String(Buffer.byteLength(answer.body))
+    res.writeHead(answer.status, headers)
     res.end(answer.body)
   }
 }

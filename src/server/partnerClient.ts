@@ -4,6 +4,7 @@ import tls from 'node:tls'
 import { ORDER_ID_RULE, readOrderId } from '../core/errors.js'
 import { TossApiError, type TossApiErrorCode } from './errors.js'
 import { eventEmitter, since, type ServerEventListener } from './events.js'
+import { withHeaders } from './http.js'
 import { TOSS_ORDER_STATUSES, type TossOperation, type TossOrderStatus } from './tossApi.js'
 
 export { TOSS_ORDER_STATUSES }
@@ -285,10 +286,10 @@ export function createTossPartnerClient(options: TossPartnerClientOptions): Toss
       const request = https.request(new URL(call.path, base), {
         method: call.method,
         agent,
-        headers: {
-          ...call.headers,
-          ...(call.body !== undefined && { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(call.body) }),
-        },
+        headers:
+          call.body === undefined
+            ? call.headers
+            : withHeaders(call.headers, { 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(call.body)) }),
         signal,
       })
       const timer = setTimeout(() => request.destroy(Object.assign(new Error('timed out'), { code: 'VUE_TOSS_IAP_TIMEOUT' })), timeoutMs)
