@@ -239,6 +239,8 @@ export interface SubscriptionEventStore {
 
 const TABLE = 'toss_iap_grants'
 const EVENTS = 'toss_iap_subscription_events'
+/** Whether the order `$1` has subscription events stored and not applied (they came before the grant). */
+const EVENTS_WAITING = `EXISTS (SELECT 1 FROM ${EVENTS} e WHERE e.order_id = $1 AND e.applied_at IS NULL)`
 /** Key space of the per-order advisory locks (grant and subscription event). */
 const ORDER_LOCK = 740_310_010
 /**
@@ -253,6 +255,16 @@ export type PreparedQuery = <R = Record<string, unknown>>(q: SqlQueryable, sql: 
 /** A ledger's prepared-statement runner, or plain queries for a ledger without one (a hand-made one in tests). */
 export const preparedOf = (ledger: object): PreparedQuery =>
   (ledger as { [PREPARED]?: PreparedQuery })[PREPARED] ?? ((q, sql, params) => q.query(sql, params))
+
+/**
+ * PGlite only, per database: whether a grant must look for subscription events stored before its
+ * order (`any`), and how many events this process stored (`stored`). Shared by every ledger on the
+ * same PGlite. `any` starts `true`, turns `false` at startup only when no event is pending and none
+ * was stored meanwhile, and turns `true` again inside the transaction of every stored event. PGlite
+ * runs one transaction at a time and is one process's database, so a grant reads `any` after every
+ * event stored before it, which is what the look costs otherwise: a subquery planned on each grant.
+ */
+const pgliteEvents = new WeakMap<object, { any: boolean; stored: number }>()
 
 /** Any constant: the lock that serialises schema migrations across processes. */
 const MIGRATION_LOCK = 740_310_012
@@ -497,6 +509,20 @@ export async function createGrantLedger(db: PGliteLike | PgPoolLike, options: Gr
     return Math.max(current, MIGRATIONS.length)
   })
 
+  // Whether a new grant looks for subscription events stored before it: always on PostgreSQL (many
+  // processes), on PGlite only once there may be one (see pgliteEvents).
+  let events: { any: boolean; stored: number } = { any: true, stored: 0 }
+  if (driver === 'pglite') {
+    const known = pgliteEvents.get(db)
+    if (known) events = known
+    else {
+      pgliteEvents.set(db, events)
+      const before = events.stored
+      const { rows } = await db.query<{ pending: boolean }>(`SELECT EXISTS (SELECT 1 FROM ${EVENTS} WHERE applied_at IS NULL) AS pending`)
+      if (!rows[0]!.pending && events.stored === before) events.any = false
+    }
+  }
+
   const find = async (q: SqlQueryable, orderId: string) => {
     const { rows } = await q.query<Row>(`SELECT * FROM ${TABLE} WHERE order_id = $1`, [orderId])
     return rows[0] ? toRecord(rows[0]) : null
@@ -508,6 +534,10 @@ export async function createGrantLedger(db: PGliteLike | PgPoolLike, options: Gr
     transactionOf,
     () => listener,
     (l) => (listener = l),
+    () => {
+      events.any = true
+      events.stored++
+    },
   )
 
   const ledger: GrantLedger = {
@@ -534,8 +564,7 @@ export async function createGrantLedger(db: PGliteLike | PgPoolLike, options: Gr
           `INSERT INTO ${TABLE} (order_id, user_id, sku, kind, subscription_id, toss_status, toss_status_at, source, toss_user_key)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
            ON CONFLICT (order_id) DO NOTHING
-           RETURNING granted_at, updated_at,
-                     EXISTS (SELECT 1 FROM ${EVENTS} e WHERE e.order_id = $1 AND e.applied_at IS NULL) AS events_waiting`,
+           RETURNING granted_at, updated_at, ${events.any ? EVENTS_WAITING : 'false'} AS events_waiting`,
           [
             values.orderId,
             values.userId,
@@ -848,11 +877,14 @@ function createEventStore(
   transactionOf: <T>(order: string | null, fn: (tx: GrantTransaction) => Promise<T>) => Promise<T>,
   getListener: () => SubscriptionListener | undefined,
   setListener: (listener: SubscriptionListener | undefined) => void,
+  /** Called inside each storing transaction, before its insert. */
+  onStore: () => void,
 ): SubscriptionEventStore {
   const apply = (orderId: string) => transactionOf(null, (tx) => applyEvents(tx, orderId, getListener()))
   return {
     store: (e) =>
       transactionOf(e.orderId, async (tx) => {
+        onStore()
         const { rows } = await tx.query(
           `INSERT INTO ${EVENTS} (event_key, order_id, sku, occurred_at, change_reason, status, access_granted, expires_at, auto_renew,
                                   previous_status, previous_access_granted, has_previous, payload)

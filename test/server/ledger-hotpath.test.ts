@@ -110,6 +110,39 @@ function suite(name: string, open: () => Promise<{ db: PGliteLike | PgPoolLike; 
 
 suite('PGlite', openPGlite)
 
+describe('PGlite: a grant looks for events stored before it', () => {
+  it('stored through another ledger on the same database, or before a restart', async () => {
+    const { db, dir, close } = await openPGlite()
+    try {
+      // Both made before any event exists: neither looked at startup and found one.
+      const storing = await createGrantLedger(db)
+      const granting = await createGrantLedger(db)
+      expect((await granting.grant(newGrant('before-any'))).record.subscriptionStatus).toBeNull()
+
+      expect(await storing.subscriptionEvents.store(eventFor('early-1'))).toBe(true)
+      expect(await storing.subscriptionEvents.apply('early-1')).toEqual([]) // no order yet
+      const first = await granting.grant(newGrant('early-1'))
+      expect(first.record).toMatchObject({ subscriptionStatus: 'ACTIVE', accessActive: true })
+      expect(await granting.subscriptionEvents.pending('early-1')).toBe(0)
+
+      // Stored, then the process stops before the order is granted.
+      expect(await storing.subscriptionEvents.store(eventFor('early-2'))).toBe(true)
+      await db.close()
+      const { PGlite } = await import('@electric-sql/pglite')
+      const reopened = new PGlite(dir)
+      try {
+        const after = await createGrantLedger(reopened)
+        expect((await after.grant(newGrant('early-2'))).record).toMatchObject({ subscriptionStatus: 'ACTIVE', accessActive: true })
+        expect(await after.subscriptionEvents.pending()).toBe(0)
+      } finally {
+        await reopened.close()
+      }
+    } finally {
+      await close()
+    }
+  })
+})
+
 describe.skipIf(!PG_URL)('PostgreSQL', () => {
   suite('a pg Pool', () => openPgSchema('hotpath'))
 
