@@ -15,7 +15,9 @@ type Body = Buffer | ReadableStream<Uint8Array> | null
  * The handler gets a standard `Request`: its body is the request's bytes (read first when up to
  * 64 KiB, streamed when larger), its `signal` aborts when the client goes away before the answer
  * is sent. The answer is written in one go with its `Content-Length`; each `Set-Cookie` stays its
- * own header line. The package's own handlers are answered without building a `Response`.
+ * own header line. The package's own handlers are answered without building a `Response`, and get
+ * (as their `authenticate` does) a `Request` whose standard parts are made only when read (see
+ * `NodeRequest`); it is `instanceof Request` and works with `new Request(request)` and `fetch`.
  */
 export function toNodeListener(handler: Handler) {
   const core = answerCoreOf(handler)
@@ -72,12 +74,15 @@ function streamOf(req: IncomingMessage, head: Buffer[]): ReadableStream<Uint8Arr
   ) as ReadableStream<Uint8Array>
 }
 
-/**
- * What a `NodeRequest` makes only when asked: its signal, and the full `Request` with the body
- * (for `text()`, `json()`, `body`, `clone()` and the rest).
- */
+/** What a `NodeRequest` holds, and what it makes only when asked. */
 interface Lazy {
+  url: string
+  method: string
+  /** The request's headers as read from Node; a `Headers` of them is made on first read. */
+  given: Headers | Record<string, string>
+  headers?: Headers
   bytes: Buffer | null
+  /** The standard `Request` with the body, made for `text()`, `json()`, `body`, `clone()` and the rest. */
   full?: Request
   controller?: AbortController
   gone: boolean
@@ -85,9 +90,13 @@ interface Lazy {
 const LAZY = Symbol('lazy')
 
 /**
- * A real `Request` (its URL, method and headers are the `Request`'s own) whose body and signal are
- * made when first read: the package's handlers read the body from the bytes already in memory, and
- * seldom anyone asks for the signal, so most requests never pay for a web stream or an abort signal.
+ * The `Request` the package's own handlers (and the app's `authenticate`) get. Where the runtime
+ * allows it (`lightRequests()`), it is not built by `Request`'s constructor, which costs about 10 µs
+ * and an abort signal per request, a tenth of an entitlements answer: its URL, method and headers
+ * are read from what Node parsed, and everything else (the body as a stream, `cache`, `mode`, …,
+ * `new Request(request)`, `fetch(request)`) from a standard `Request` made the first time it is
+ * needed. It is still `instanceof Request`. Otherwise it is a `Request` constructed as usual, with
+ * the same lazy body and signal.
  */
 class NodeRequest extends Request {
   declare [LAZY]: Lazy
@@ -102,32 +111,41 @@ function signalOf(request: NodeRequest): AbortSignal {
   return lazy.controller.signal
 }
 
+function headersOfRequest(request: NodeRequest): Headers {
+  const lazy = request[LAZY]
+  return (lazy.headers ??= lazy.given instanceof Headers ? lazy.given : new Headers(lazy.given))
+}
+
 function fullOf(request: NodeRequest): Request {
   const lazy = request[LAZY]
-  return (lazy.full ??= new Request(request.url, {
-    method: request.method,
-    headers: request.headers,
+  return (lazy.full ??= new Request(lazy.url, {
+    method: lazy.method,
+    headers: headersOfRequest(request),
     body: lazy.bytes as BodyInit | null,
     signal: signalOf(request),
   }))
 }
 
+const accessor = (get: (request: NodeRequest) => unknown): PropertyDescriptor => ({
+  get(this: NodeRequest) {
+    return get(this)
+  },
+  configurable: true,
+})
+
 Object.defineProperties(NodeRequest.prototype, {
-  signal: {
-    get(this: NodeRequest) {
-      return signalOf(this)
-    },
-  },
-  body: {
-    get(this: NodeRequest) {
-      return this[LAZY].bytes === null ? null : fullOf(this).body
-    },
-  },
-  bodyUsed: {
-    get(this: NodeRequest) {
-      return this[LAZY].full?.bodyUsed ?? false
-    },
-  },
+  url: accessor((r) => r[LAZY].url),
+  method: accessor((r) => r[LAZY].method),
+  headers: accessor(headersOfRequest),
+  signal: accessor(signalOf),
+  body: accessor((r) => (r[LAZY].bytes === null ? null : fullOf(r).body)),
+  bodyUsed: accessor((r) => r[LAZY].full?.bodyUsed ?? false),
+  // The rest of Request's accessors, from the standard one.
+  ...Object.fromEntries(
+    Object.entries(Object.getOwnPropertyDescriptors(Request.prototype))
+      .filter(([name, d]) => d.get && !['url', 'method', 'headers', 'signal', 'body', 'bodyUsed'].includes(name))
+      .map(([name]) => [name, accessor((r) => (fullOf(r) as unknown as Record<string, unknown>)[name])]),
+  ),
   ...Object.fromEntries(
     ['arrayBuffer', 'blob', 'bytes', 'formData', 'json', 'text', 'clone']
       .filter((name) => name in Request.prototype)
@@ -138,10 +156,69 @@ Object.defineProperties(NodeRequest.prototype, {
             const full = fullOf(this) as unknown as Record<string, () => unknown>
             return full[name]!()
           },
+          configurable: true,
         },
       ]),
   ),
+  [Symbol.for('nodejs.util.inspect.custom')]: {
+    value(this: NodeRequest, depth: number, options: object, inspect: (value: unknown, options: object) => string) {
+      return inspect(fullOf(this), options)
+    },
+    configurable: true,
+  },
 })
+
+/**
+ * The runtime's `Request` keeps its state under symbols (undici in Node 20 and 22): a light request
+ * answers them from its standard `Request`, so that `new Request(request)` and `fetch(request)`
+ * read it as one. A runtime that keeps the state elsewhere fails the check below and gets requests
+ * constructed as usual.
+ */
+for (const symbol of Object.getOwnPropertySymbols(new Request('http://localhost/')))
+  Object.defineProperty(
+    NodeRequest.prototype,
+    symbol,
+    accessor((r) => (fullOf(r) as unknown as Record<symbol, unknown>)[symbol]),
+  )
+
+function lightRequest(lazy: Lazy): NodeRequest {
+  const request = Object.create(NodeRequest.prototype) as NodeRequest
+  request[LAZY] = lazy
+  return request
+}
+
+let light: boolean | undefined
+/** Whether light requests behave as `Request`s here: checked once, on a probe. */
+function lightRequests(): boolean {
+  if (light !== undefined) return light
+  try {
+    const probe = lightRequest({
+      url: 'http://localhost/probe?x=1',
+      method: 'POST',
+      given: { 'x-probe': 'yes' },
+      bytes: Buffer.from('{}'),
+      gone: false,
+    })
+    const copy = new Request(probe)
+    light =
+      probe instanceof Request &&
+      copy.url === 'http://localhost/probe?x=1' &&
+      copy.method === 'POST' &&
+      copy.headers.get('x-probe') === 'yes' &&
+      copy.body !== null &&
+      probe.cache === 'default'
+  } catch {
+    light = false
+  }
+  return light
+}
+
+function newRequest(lazy: Lazy): NodeRequest {
+  if (lightRequests()) return lightRequest(lazy)
+  const request = new NodeRequest(lazy.url, { method: lazy.method, headers: lazy.given })
+  request[LAZY] = lazy
+  return request
+}
 
 function headersOf(req: IncomingMessage): Headers | Record<string, string> {
   const given = req.headers
@@ -175,9 +252,8 @@ async function respond(handler: Handler, core: AnswerCore | undefined, req: Inco
     const url = urlOf(req)
     const headers = headersOf(req)
     if (core && !(body instanceof ReadableStream)) {
-      const request = new NodeRequest(url, { method: req.method, headers })
-      const lazy: Lazy = { bytes: body, gone: false }
-      request[LAZY] = lazy
+      const lazy: Lazy = { url, method: req.method ?? 'GET', given: headers, bytes: body, gone: false }
+      const request = newRequest(lazy)
       if (body !== null) setReadBody(request, body)
       res.once('close', () => {
         if (res.writableFinished) return

@@ -1,5 +1,6 @@
 import { createServer, request as httpRequest, type IncomingHttpHeaders, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { inspect } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import {
   createFulfilmentHandler,
@@ -277,6 +278,75 @@ describe("toNodeListener with the package's fulfilment handler", () => {
     await vi.waitFor(() => expect(seen[1]?.signal.aborted).toBe(true))
     hold = null
     release()
+  })
+
+  it('gives authenticate a Request that works as one: its fields, new Request(request), fetch(request), inspect', async () => {
+    // An app forwarding the request to its own auth service, as it was given.
+    let forwarded: { method: string; url: string; auth: string | undefined; body: string } | undefined
+    const auth = await listen((req, res) => {
+      let text = ''
+      req.on('data', (c: Buffer) => (text += c))
+      req.on('end', () => {
+        forwarded = { method: req.method!, url: req.url!, auth: req.headers.authorization, body: text }
+        res.end(req.headers.authorization === 'Bearer alice' ? 'alice' : '')
+      })
+    })
+    const checks: Record<string, unknown> = {}
+    const handler = createFulfilmentHandler({
+      toss,
+      ledger: await createGrantLedger((await openPGlite()).db),
+      authenticate: async (request) => {
+        if (request.headers.get('x-mode') === 'forward') {
+          // The request itself, to fetch: its method, headers and body go on as they came.
+          const who = await (await fetch(new Request(`http://127.0.0.1:${auth.port}/direct`, request))).text()
+          return who === 'alice' ? { userId: 'alice', userKey: 'tk-alice' } : null
+        }
+        checks.isRequest = request instanceof Request
+        // Not built by Request's constructor (which would give it undici's state as its own symbols): on Node 20 and 22.
+        checks.light = Object.getOwnPropertySymbols(request).every((symbol) => symbol.description === 'lazy')
+        checks.tag = Object.prototype.toString.call(request)
+        checks.fields = { url: request.url, method: request.method, type: request.headers.get('content-type') }
+        checks.standard = { cache: request.cache, mode: request.mode, redirect: request.redirect, bodyUsed: request.bodyUsed }
+        checks.inspected = inspect(request)
+        checks.cloned = await request.clone().text()
+        const copy = new Request(request)
+        checks.copy = { url: copy.url, method: copy.method, auth: copy.headers.get('authorization'), body: await copy.text() }
+        checks.usedAfterCopy = request.bodyUsed // as a standard Request: the copy took the body
+        return request.headers.get('authorization') === 'Bearer alice' ? { userId: 'alice', userKey: 'tk-alice' } : null
+      },
+      onError: () => {},
+    })
+    const served = await listen(toNodeListener(handler))
+    try {
+      api.setOrder({ orderId: 'fields-1', sku: 'remove-ads', status: 'PAYMENT_COMPLETED', userKey: 'tk-alice' })
+      const body = JSON.stringify({ orderId: 'fields-1', sku: 'remove-ads', kind: 'one-time', source: 'purchase' })
+      const answer = (await send(served.port, { method: 'POST', path: '/fulfil?x=1', headers: json, chunks: [body] }))!
+      expect(answer.status).toBe(200)
+      expect(checks).toMatchObject({
+        isRequest: true,
+        light: true,
+        tag: '[object Request]',
+        fields: { url: `http://127.0.0.1:${served.port}/fulfil?x=1`, method: 'POST', type: 'application/json' },
+        standard: { cache: 'default', mode: 'cors', redirect: 'follow', bodyUsed: false },
+        cloned: body,
+        copy: { url: `http://127.0.0.1:${served.port}/fulfil?x=1`, method: 'POST', auth: 'Bearer alice', body },
+        usedAfterCopy: true,
+      })
+      expect(checks.inspected).toContain('/fulfil?x=1')
+
+      // (With a length: a chunked request's Transfer-Encoding is not for fetch to send on.)
+      const forward = (await send(served.port, {
+        method: 'POST',
+        headers: { ...json, 'x-mode': 'forward', 'Content-Length': String(Buffer.byteLength(body)) },
+        chunks: [body],
+      }))!
+      expect(forward.status).toBe(200)
+      expect(JSON.parse(forward.body)).toMatchObject({ granted: true, repeat: true })
+      expect(forwarded).toEqual({ method: 'POST', url: '/direct', auth: 'Bearer alice', body })
+    } finally {
+      served.server.close()
+      auth.server.close()
+    }
   })
 
   it('answers 400, never waits, when something read the body before it (a body parser mounted first)', async () => {
