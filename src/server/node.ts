@@ -252,7 +252,8 @@ async function respond(handler: Handler, core: AnswerCore | undefined, req: Inco
     const url = urlOf(req)
     const headers = headersOf(req)
     if (core && !(body instanceof ReadableStream)) {
-      const lazy: Lazy = { url, method: req.method ?? 'GET', given: headers, bytes: body, gone: false }
+      // (The URL as `Request` would spell it: `new URL` throws here, as its constructor would.)
+      const lazy: Lazy = { url: new URL(url).href, method: req.method ?? 'GET', given: headers, bytes: body, gone: false }
       const request = newRequest(lazy)
       if (body !== null) setReadBody(request, body)
       res.once('close', () => {

@@ -320,7 +320,9 @@ describe("toNodeListener with the package's fulfilment handler", () => {
     try {
       api.setOrder({ orderId: 'fields-1', sku: 'remove-ads', status: 'PAYMENT_COMPLETED', userKey: 'tk-alice' })
       const body = JSON.stringify({ orderId: 'fields-1', sku: 'remove-ads', kind: 'one-time', source: 'purchase' })
-      const answer = (await send(served.port, { method: 'POST', path: '/fulfil?x=1', headers: json, chunks: [body] }))!
+      // Its URL is spelled as Request's would be: without the dot segments.
+      const path = '/app/../fulfil?x=1'
+      const answer = (await send(served.port, { method: 'POST', path, headers: json, chunks: [body] }))!
       expect(answer.status).toBe(200)
       expect(checks).toMatchObject({
         isRequest: true,
