@@ -225,8 +225,13 @@ export function createFulfilmentHandler(options: FulfilmentHandlerOptions): Fulf
     const onGrant =
       appGrant || balances
         ? async (record: GrantRecord, tx: GrantTransaction) => {
-            await appGrant?.(record, tx)
-            if (balances) credited = await balances.credit(record, tx)
+            try {
+              await appGrant?.(record, tx)
+              if (balances) credited = await balances.credit(record, tx)
+            } catch (error) {
+              onGrantThrew = true
+              throw error
+            }
           }
         : undefined
     try {
@@ -242,15 +247,7 @@ export function createFulfilmentHandler(options: FulfilmentHandlerOptions): Fulf
           source: order.source,
           userKey: user.userKey,
         },
-        onGrant &&
-          (async (record, tx) => {
-            try {
-              await onGrant(record, tx)
-            } catch (error) {
-              onGrantThrew = true
-              throw error
-            }
-          }),
+        onGrant,
         { timeoutMs: options.grantTimeoutMs },
       )
     } catch (error) {

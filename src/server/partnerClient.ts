@@ -280,10 +280,17 @@ export function createTossPartnerClient(options: TossPartnerClientOptions): Toss
   const baseDelay = retry.baseDelayMs ?? 200
   const maxDelay = retry.maxDelayMs ?? 3000
   let current = 0
+  // Each path's URL, parsed once (there are six).
+  const urls = new Map<string, URL>()
+  const urlOf = (path: string) => {
+    let url = urls.get(path)
+    if (!url) urls.set(path, (url = new URL(path, base)))
+    return url
+  }
 
   const post = (agent: https.Agent, call: Call, signal?: AbortSignal) =>
     new Promise<Answer>((resolve, reject) => {
-      const request = https.request(new URL(call.path, base), {
+      const request = https.request(urlOf(call.path), {
         method: call.method,
         agent,
         headers:
@@ -371,7 +378,8 @@ export function createTossPartnerClient(options: TossPartnerClientOptions): Toss
   function unwrap(answer: Answer, attempt: number, what: string): Record<string, unknown> | undefined {
     let json: unknown
     try {
-      json = JSON.parse(answer.body.replace(/("userKey"\s*:\s*)(-?\d+)(?=\s*[,}])/g, '$1"$2"'))
+      const text = answer.body.includes('"userKey"') ? answer.body.replace(/("userKey"\s*:\s*)(-?\d+)(?=\s*[,}])/g, '$1"$2"') : answer.body
+      json = JSON.parse(text)
     } catch {
       throw new TossApiError('BAD_RESPONSE', `Toss answered ${answer.status} with a body that is not JSON`, {
         httpStatus: answer.status,
