@@ -169,10 +169,10 @@ Object.defineProperties(NodeRequest.prototype, {
 })
 
 /**
- * The runtime's `Request` keeps its state under symbols (undici in Node 20 and 22): a light request
- * answers them from its standard `Request`, so that `new Request(request)` and `fetch(request)`
- * read it as one. A runtime that keeps the state elsewhere fails the check below and gets requests
- * constructed as usual.
+ * The runtime's `Request` keeps its state under symbols (undici in Node 20; other versions are
+ * checked, not assumed): a light request answers them from its standard `Request`, so that
+ * `new Request(request)` and `fetch(request)` read it as one. A runtime that keeps the state
+ * elsewhere fails the check below and gets requests constructed as usual.
  */
 for (const symbol of Object.getOwnPropertySymbols(new Request('http://localhost/')))
   Object.defineProperty(
