@@ -151,10 +151,11 @@ export function withHeaders(base: HeaderRecord, more?: HeaderRecord): HeaderReco
   return all
 }
 
+const JSON_TYPE: HeaderRecord = { 'Content-Type': 'application/json; charset=utf-8' }
+
 /** A JSON answer: the given headers (not changed), `Content-Type` and `extra`. */
 export function jsonAnswer(status: number, body: unknown, headers: HeaderRecord, extra?: HeaderRecord): Answer {
-  const all = withHeaders(headers)
-  all['Content-Type'] = 'application/json; charset=utf-8'
+  const all = withHeaders(headers, JSON_TYPE)
   return { status, headers: extra ? withHeaders(all, extra) : all, body: JSON.stringify(body) }
 }
 
